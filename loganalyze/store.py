@@ -1,0 +1,137 @@
+"""The DuckDB store: opening a database, its schema, and small SQL helpers.
+
+Every connection runs in UTC so that naive timestamps in the logs are read as UTC and
+`ts` values print the same on every machine; display zones are the reporters' business.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from .errors import InputError
+
+DEFAULT_DB = "loganalyze.duckdb"
+DB_ENV_VAR = "LOGANALYZE_DB"
+MEMORY = ":memory:"
+
+LOG_TABLES: tuple[str, ...] = (
+    "edge_logs",
+    "postgres_logs",
+    "auth_logs",
+    "realtime_logs",
+    "postgrest_logs",
+    "function_edge_logs",
+    "supavisor_logs",
+    "vercel_logs",
+    "cron_runs",
+)
+"""Tables that hold log rows (each has id, ts, file_id)."""
+
+BOOKKEEPING_TABLES: tuple[str, ...] = ("ingested_files", "rejected_rows")
+
+
+def schema_sql() -> str:
+    return resources.files("loganalyze").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def resolve_db_path(db: str | os.PathLike[str] | None, *, have_paths: bool) -> str:
+    """Where a command's database lives.
+
+    `--db` wins, then `$LOGANALYZE_DB`. A command given log paths and no database works
+    in memory (nothing is left behind); otherwise `./loganalyze.duckdb`.
+    """
+    if db is not None:
+        return str(db)
+    env = os.environ.get(DB_ENV_VAR)
+    if env:
+        return env
+    return MEMORY if have_paths else DEFAULT_DB
+
+
+def connect(
+    path: str | os.PathLike[str] = MEMORY,
+    *,
+    read_only: bool = False,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) a loganalyze database and make sure its schema exists."""
+    target = str(path)
+    if target != MEMORY:
+        parent = Path(target).expanduser().resolve().parent
+        if not read_only:
+            parent.mkdir(parents=True, exist_ok=True)
+        if read_only and not Path(target).exists():
+            raise InputError(
+                f"database {target} does not exist",
+                hint="ingest logs first: loganalyze ingest PATH --db " + target,
+            )
+    try:
+        con = duckdb.connect(target, read_only=read_only)
+    except duckdb.Error as exc:
+        raise InputError(
+            f"cannot open database {target}: {exc}",
+            hint="is another loganalyze process writing to it? Is it a DuckDB file?",
+        ) from exc
+    # Autoloading would try the network for extensions we never need.
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute("SELECT current_setting('memory_limit')")  # validates the connection
+        con.execute(f"SET memory_limit = '{_setting_value(memory_limit)}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if not read_only:
+        con.execute(schema_sql())
+    return con
+
+
+def _setting_value(value: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value.strip(), flags=re.IGNORECASE):
+        raise InputError(f"not a memory size: {value!r}", hint="use e.g. 2GB or 512MiB")
+    return value.strip()
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (table/column name); values are always bound instead."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: on any exception the database is exactly as before."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    else:
+        con.execute("COMMIT")
+
+
+def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per log table (tables with no rows included)."""
+    out: dict[str, int] = {}
+    for table in LOG_TABLES:
+        (n,) = con.execute("SELECT count(*) FROM " + quote_ident(table)).fetchone()  # type: ignore[misc]
+        out[table] = int(n)
+    return out
+
+
+def data_span(con: duckdb.DuckDBPyConnection) -> tuple[object, object]:
+    """(min ts, max ts) over every log table, or (None, None) for an empty database."""
+    parts = " UNION ALL ".join(
+        "SELECT min(ts) AS lo, max(ts) AS hi FROM " + quote_ident(t) for t in LOG_TABLES
+    )
+    row = con.execute("SELECT min(lo), max(hi) FROM (" + parts + ")").fetchone()
+    assert row is not None
+    return row[0], row[1]
