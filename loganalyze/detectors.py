@@ -1,0 +1,440 @@
+"""The detector library: discover `queries/*.sql`, parse their headers, bind parameters,
+run them on a loganalyze database and return findings as polars DataFrames.
+
+Each detector is one SQL file whose header (see queries/README.md) names it, says what it
+finds, declares its parameters with types and defaults, and lists its output columns.
+Values are always bound as DuckDB `$name` parameters; `$since`, `$until` (the half-open
+range `[since, until)`) and `$window` (bucket width) are bound for every detector.
+
+Shared building blocks (deduplicated request views, SQLSTATE helpers) live in
+`queries/_macros.sql` as temporary macros, created on the connection before a detector
+runs; files whose name starts with `_` are not detectors.
+
+An analysis range that selects no events while the database has events elsewhere is not
+silently an empty table: `detect()` returns a `Finding` whose `notice` says so with the
+data's real span, and `run_detector()` issues an `EmptyRangeWarning` with that text.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from .errors import DetectorError
+from .timeparse import TimeRange, parse_duration, parse_instant, resolve_range
+
+PARAM_TYPES = ("interval", "timestamp", "integer", "double", "varchar", "boolean")
+BOUND_FOR_EVERY_DETECTOR = ("since", "until", "window")
+DEFAULT_WINDOW = "1m"
+MACROS_FILE = "_macros.sql"
+
+
+@dataclass(frozen=True)
+class DetectorParam:
+    name: str
+    type: str
+    default: object
+    doc: str
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    name: str
+    title: str
+    finds: str
+    params: tuple[DetectorParam, ...]
+    subject: tuple[str, ...]
+    """Columns saying what a row is about (path, table_name, message, user_id, route, ...)."""
+    metrics: tuple[str, ...]
+    """Numeric columns (count, p95_ms, calls_per_request_mean, ...)."""
+    events: str | None
+    """The column that counts events (what `min_events` of a check looks at)."""
+    windowed: bool
+    """Rows carry `window_start` (their first column)."""
+    rank: int
+    """Report ordering: lower is more severe."""
+    sql: str
+    path: Path
+    details: tuple[str, ...] = ()
+    """Descriptive non-numeric columns after the metrics (e.g. `window_end`, `sources`)."""
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every output column, in order."""
+        head = ("window_start",) if self.windowed else ()
+        return head + self.subject + self.metrics + self.details
+
+    def param(self, name: str) -> DetectorParam:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise DetectorError(
+            f"detector {self.name} has no parameter {name!r}",
+            hint="valid parameters: " + ", ".join(p.name for p in self.params),
+        )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detector's result over one range."""
+
+    spec: DetectorSpec
+    frame: pl.DataFrame
+    time_range: TimeRange
+    params: dict[str, Any] = field(default_factory=dict)
+    notice: str | None = None
+    """Set when the range selected no events although the database has some elsewhere,
+    or when the database is empty: the text to show instead of a bare empty table."""
+
+
+class EmptyRangeWarning(UserWarning):
+    """The analysed range holds no events while the database has events elsewhere."""
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def queries_dir() -> Path:
+    """Where the detector SQL files are: inside the installed package, else the repo's
+    `queries/` next to the package (editable installs)."""
+    packaged = resources.files("loganalyze") / "queries"
+    try:
+        if packaged.is_dir():
+            return Path(str(packaged))
+    except (FileNotFoundError, NotADirectoryError):  # pragma: no cover
+        pass
+    return Path(__file__).resolve().parent.parent / "queries"
+
+
+_HEADER_LINE = re.compile(r"^--\s*([a-z_]+)(?:\s+([A-Za-z_][A-Za-z0-9_]*))?\s*:\s*(.*)$")
+_PARAM_DECL = re.compile(r"^([a-z]+)\s*=\s*(.*?)\s*(?:--\s*(.*))?$")
+_BOUND_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def parse_header(sql: str, path: Path) -> DetectorSpec:
+    """Read a detector's `-- key: value` header (it ends at the first non-comment line)."""
+    fields: dict[str, str] = {}
+    params: list[DetectorParam] = []
+    last_key: str | None = None
+    for raw in sql.splitlines():
+        line = raw.strip()
+        if not line.startswith("--"):
+            break
+        match = _HEADER_LINE.match(line)
+        if match is None:
+            # An indented continuation line extends the previous field.
+            text = line[2:].strip()
+            if last_key and last_key in fields and text:
+                fields[last_key] += " " + text
+            continue
+        key, param_name, value = match.group(1), match.group(2), match.group(3).strip()
+        if key == "param":
+            if not param_name:
+                raise DetectorError(f"{path}: `-- param` without a name: {line}")
+            params.append(_parse_param(param_name, value, path))
+            last_key = None
+            continue
+        fields[key] = value
+        last_key = key
+    for required in ("name", "title", "finds", "subject", "metrics"):
+        if required not in fields:
+            raise DetectorError(f"{path}: detector header lacks `-- {required}:`")
+    if fields["name"] != path.stem:
+        raise DetectorError(f"{path}: header name {fields['name']!r} differs from file name")
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise DetectorError(f"{path}: a parameter is declared twice")
+    events = fields.get("events", "").strip() or None
+    if events in ("none", "-"):
+        events = None
+    return DetectorSpec(
+        name=fields["name"],
+        title=fields["title"],
+        finds=fields["finds"],
+        params=tuple(params),
+        subject=_names(fields["subject"]),
+        metrics=_names(fields["metrics"]),
+        events=events,
+        windowed=fields.get("windowed", "true").strip().lower() in ("true", "yes", "1"),
+        rank=int(fields.get("rank", "100")),
+        sql=sql,
+        path=path,
+        details=_names(fields.get("details", "")),
+    )
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _parse_param(name: str, decl: str, path: Path) -> DetectorParam:
+    match = _PARAM_DECL.match(decl)
+    if match is None or match.group(1) not in PARAM_TYPES:
+        raise DetectorError(
+            f"{path}: bad parameter declaration for {name}: {decl!r}",
+            hint="-- param NAME: TYPE = DEFAULT -- doc, TYPE one of " + ", ".join(PARAM_TYPES),
+        )
+    ptype, default_text, doc = match.group(1), match.group(2), match.group(3) or ""
+    default = None if default_text.lower() == "null" else convert_param(name, ptype, default_text)
+    return DetectorParam(name=name, type=ptype, default=default, doc=doc.strip())
+
+
+@cache
+def _load(directory: str) -> tuple[DetectorSpec, ...]:
+    specs = []
+    for path in sorted(Path(directory).glob("*.sql")):
+        if path.name.startswith("_"):
+            continue
+        specs.append(parse_header(path.read_text(encoding="utf-8"), path))
+    return tuple(sorted(specs, key=lambda s: (s.rank, s.name)))
+
+
+@cache
+def _macros_sql(directory: str) -> str:
+    path = Path(directory) / MACROS_FILE
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def list_detectors() -> list[DetectorSpec]:
+    """Every detector, most severe first (by `rank`, then name)."""
+    return list(_load(str(queries_dir())))
+
+
+def get_detector(name: str) -> DetectorSpec:
+    for spec in list_detectors():
+        if spec.name == name:
+            return spec
+    raise DetectorError(
+        f"unknown detector {name!r}",
+        hint="known detectors: " + ", ".join(s.name for s in list_detectors()),
+    )
+
+
+# --------------------------------------------------------------------------- parameters
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+
+def convert_param(name: str, ptype: str, value: object) -> object:
+    """Coerce a parameter value (often a `--param k=v` string) to its declared type."""
+    try:
+        if value is None:
+            return None
+        if ptype == "interval":
+            return parse_duration(value)  # type: ignore[arg-type]
+        if ptype == "timestamp":
+            return parse_instant(value)  # type: ignore[arg-type]
+        if ptype == "integer":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(str(value).strip()) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
+        if ptype == "double":
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)  # type: ignore[arg-type]
+        if ptype == "boolean":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(value)
+        if ptype == "varchar":
+            return str(value)
+    except (ValueError, TypeError, DetectorError) as exc:
+        raise DetectorError(
+            f"parameter {name}: {value!r} is not a valid {ptype}",
+            hint=_type_hint(ptype),
+        ) from exc
+    except Exception as exc:  # UsageError from timeparse
+        raise DetectorError(f"parameter {name}: {exc}", hint=_type_hint(ptype)) from exc
+    raise DetectorError(f"parameter {name}: unknown type {ptype}")
+
+
+def _type_hint(ptype: str) -> str:
+    return {
+        "interval": "a duration such as 10s, 1m, 2h",
+        "timestamp": "an ISO timestamp such as 2026-03-14T09:00:00Z",
+        "integer": "a whole number",
+        "double": "a number",
+        "boolean": "true or false",
+        "varchar": "text",
+    }.get(ptype, ptype)
+
+
+def parse_param_assignments(pairs: list[str] | None) -> dict[str, str]:
+    """`["k=v", ...]` (from `--param`) → dict; malformed pairs are a DetectorError."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise DetectorError(f"--param expects NAME=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve_params(spec: DetectorSpec, overrides: dict[str, object]) -> dict[str, object]:
+    """Defaults overridden by `overrides`, each typed; unknown names are a DetectorError."""
+    known = {p.name: p for p in spec.params}
+    unknown = sorted(set(overrides) - set(known))
+    if unknown:
+        valid = ", ".join(f"{p.name} ({p.type}, default {p.default})" for p in spec.params)
+        raise DetectorError(
+            f"detector {spec.name} has no parameter {', '.join(unknown)}",
+            hint="valid parameters: " + (valid or "none besides --since/--until/--window"),
+        )
+    values = {name: p.default for name, p in known.items()}
+    for name, value in overrides.items():
+        values[name] = convert_param(name, known[name].type, value)
+    return values
+
+
+def _sql_body(sql: str) -> str:
+    """The SQL without `--` comments, to find the `$names` it really uses."""
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+# --------------------------------------------------------------------------- running
+
+
+def window_notice(time_range: TimeRange) -> str | None:
+    """The text to show when the range cannot select any event, else None."""
+    if not time_range.has_data:
+        return "no events: " + time_range.describe_data()
+    if not time_range.overlaps_data():
+        return (
+            f"the range {time_range.describe()} selects no events; "
+            f"{time_range.describe_data()} (try --last, or --since/--until inside that span)"
+        )
+    return None
+
+
+def _prepare(con) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    macros = _macros_sql(str(queries_dir()))
+    if macros:
+        con.execute(macros)
+
+
+def _execute(con, spec: DetectorSpec, bound: dict[str, object]) -> pl.DataFrame:
+    used = set(_BOUND_NAME.findall(_sql_body(spec.sql)))
+    missing = used - set(bound)
+    if missing:
+        raise DetectorError(f"{spec.path}: uses undeclared parameter(s) {sorted(missing)}")
+    relation = con.sql(spec.sql, params={k: v for k, v in bound.items() if k in used})
+    frame = pl.from_arrow(relation.to_arrow_table()) if relation is not None else pl.DataFrame()
+    assert isinstance(frame, pl.DataFrame)
+    if tuple(frame.columns) != spec.columns:
+        raise DetectorError(
+            f"{spec.path}: returned columns {frame.columns}, header declares {list(spec.columns)}"
+        )
+    return frame
+
+
+def detect(
+    con,
+    name: str,
+    *,
+    since: str | datetime | timedelta | None = None,
+    until: str | datetime | timedelta | None = None,
+    last: str | timedelta | None = None,
+    window: str | timedelta = DEFAULT_WINDOW,
+    time_range: TimeRange | None = None,
+    **params: object,
+) -> Finding:
+    """Run one detector and keep its context (range, bound params, notice)."""
+    spec = get_detector(name)
+    values = resolve_params(spec, params)
+    if time_range is None:
+        time_range = resolve_range(con, since, until, last)
+    bound: dict[str, object] = dict(values)
+    bound.update(since=time_range.start, until=time_range.end, window=parse_duration(window))
+    _prepare(con)
+    frame = _execute(con, spec, bound)
+    return Finding(spec, frame, time_range, bound, window_notice(time_range))
+
+
+def run_detector(
+    con,
+    name: str,
+    *,
+    since: str | datetime | timedelta | None = None,
+    until: str | datetime | timedelta | None = None,
+    last: str | timedelta | None = None,
+    window: str | timedelta = DEFAULT_WINDOW,
+    **params: object,
+) -> pl.DataFrame:
+    """Run one detector → polars DataFrame (columns: `spec.columns`).
+
+    When the range selects no events but the database has some elsewhere, an
+    `EmptyRangeWarning` carries the data's real span (use `detect()` to get it as
+    `Finding.notice` instead).
+    """
+    finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
+    if finding.notice and finding.time_range.has_data:
+        warnings.warn(finding.notice, EmptyRangeWarning, stacklevel=2)
+    return finding.frame
+
+
+def detect_all(
+    con,
+    names: list[str] | None = None,
+    *,
+    since: str | datetime | timedelta | None = None,
+    until: str | datetime | timedelta | None = None,
+    last: str | timedelta | None = None,
+    window: str | timedelta = DEFAULT_WINDOW,
+) -> dict[str, Finding]:
+    """Run several detectors (all by default) over one resolved range."""
+    specs = list_detectors() if names is None else [get_detector(n) for n in names]
+    time_range = resolve_range(con, since, until, last)
+    return {
+        spec.name: detect(con, spec.name, window=window, time_range=time_range) for spec in specs
+    }
+
+
+def run_all(
+    con,
+    names: list[str] | None = None,
+    *,
+    since: str | datetime | timedelta | None = None,
+    until: str | datetime | timedelta | None = None,
+    last: str | timedelta | None = None,
+    window: str | timedelta = DEFAULT_WINDOW,
+) -> dict[str, pl.DataFrame]:
+    """Every (or the named) detector over one range → {name: DataFrame}."""
+    findings = detect_all(con, names, since=since, until=until, last=last, window=window)
+    first = next(iter(findings.values()), None)
+    if first is not None and first.notice and first.time_range.has_data:
+        warnings.warn(first.notice, EmptyRangeWarning, stacklevel=2)
+    return {name: f.frame for name, f in findings.items()}
+
+
+__all__ = [
+    "DetectorParam",
+    "DetectorSpec",
+    "EmptyRangeWarning",
+    "Finding",
+    "detect",
+    "detect_all",
+    "get_detector",
+    "list_detectors",
+    "parse_header",
+    "parse_param_assignments",
+    "queries_dir",
+    "resolve_params",
+    "run_all",
+    "run_detector",
+    "window_notice",
+]

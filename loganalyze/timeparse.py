@@ -1,0 +1,177 @@
+"""Time arguments: durations (`90s`, `1m`, `2h`, `1d`, `1h30m`), `--since/--until`
+(a duration before now or an ISO timestamp) and `--last` (a duration ending at the newest
+event in the data, for replayed logs).
+
+Every datetime this module returns is timezone-aware UTC. A range is half-open,
+`start <= ts < end`; a range that ends at the data's newest event is stretched by one
+microsecond so that event is inside it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from .errors import UsageError
+
+_UNITS: dict[str, timedelta] = {
+    "us": timedelta(microseconds=1),
+    "ms": timedelta(milliseconds=1),
+    "s": timedelta(seconds=1),
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|s|m|h|d|w)")
+_WHOLE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:us|ms|s|m|h|d|w)\s*)+")
+_LONG_UNITS = {
+    "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+    "hour": "h", "hours": "h", "hr": "h", "hrs": "h",
+    "day": "d", "days": "d", "week": "w", "weeks": "w",
+}  # fmt: skip
+_LONG = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$")
+
+# One microsecond: the end of a range that must include the newest event.
+EPSILON = timedelta(microseconds=1)
+
+
+def parse_duration(text: str | timedelta) -> timedelta:
+    """`90s`, `1m`, `2h`, `1d`, `1h30m`, `500ms`, `10 seconds` → timedelta (positive)."""
+    if isinstance(text, timedelta):
+        value = text
+    else:
+        raw = str(text).strip().lower()
+        long = _LONG.match(raw)
+        if long and long.group(2) in _LONG_UNITS:
+            raw = long.group(1) + _LONG_UNITS[long.group(2)]
+        if not raw or not _WHOLE.fullmatch(raw):
+            raise UsageError(
+                f"not a duration: {text!r}",
+                hint="use a number and a unit: 500ms, 90s, 1m, 2h, 1d, 1w (or 1h30m)",
+            )
+        value = timedelta()
+        for number, unit in _PART.findall(raw):
+            value += float(number) * _UNITS[unit]
+    if value <= timedelta():
+        raise UsageError(f"a duration must be positive: {text!r}", hint="e.g. 1m or 2h")
+    return value
+
+
+def parse_instant(text: str | datetime | timedelta, *, now: datetime | None = None) -> datetime:
+    """A point in time: an ISO timestamp (naive = UTC) or a duration before `now`."""
+    if isinstance(text, datetime):
+        return _as_utc(text)
+    reference = _as_utc(now) if now is not None else datetime.now(UTC)
+    if isinstance(text, timedelta):
+        return reference - parse_duration(text)
+    raw = str(text).strip()
+    try:
+        return _as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00")))
+    except ValueError:
+        pass
+    try:
+        return reference - parse_duration(raw)
+    except UsageError:
+        raise UsageError(
+            f"not a time: {text!r}",
+            hint="use a duration before now (30m, 2h, 1d) or an ISO timestamp "
+            "(2026-03-14T09:00:00Z; without an offset it is read as UTC)",
+        ) from None
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """The analysed range `[start, end)` and the span of the data actually present.
+
+    `data_start`/`data_end` are the oldest/newest event over every log table (None for an
+    empty database). `start`/`end` are None only when the database is empty and no bound
+    was given.
+    """
+
+    start: datetime | None
+    end: datetime | None
+    data_start: datetime | None
+    data_end: datetime | None
+
+    @property
+    def has_data(self) -> bool:
+        return self.data_start is not None
+
+    def overlaps_data(self) -> bool:
+        """True when some of the data's span falls inside the range."""
+        if self.data_start is None or self.data_end is None:
+            return False
+        start = self.start if self.start is not None else self.data_start
+        end = self.end if self.end is not None else self.data_end + EPSILON
+        return start <= self.data_end and end > self.data_start
+
+    def describe_data(self) -> str:
+        if self.data_start is None or self.data_end is None:
+            return "the database holds no events"
+        return f"the data spans {_iso(self.data_start)} .. {_iso(self.data_end)}"
+
+    def describe(self) -> str:
+        start = _iso(self.start) if self.start else "-inf"
+        end = _iso(self.end) if self.end else "+inf"
+        return f"{start} .. {end}"
+
+
+def _iso(value: datetime) -> str:
+    return _as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def data_span(con) -> tuple[datetime | None, datetime | None]:
+    """Oldest and newest event over every log table, as aware UTC datetimes."""
+    from .store import data_span as store_span
+
+    lo, hi = store_span(con)
+    return (_as_utc(lo) if lo is not None else None, _as_utc(hi) if hi is not None else None)
+
+
+def resolve_range(
+    con,
+    since: str | datetime | timedelta | None = None,
+    until: str | datetime | timedelta | None = None,
+    last: str | timedelta | None = None,
+    *,
+    now: datetime | None = None,
+) -> TimeRange:
+    """Turn `--since/--until/--last` into a concrete `[start, end)` range.
+
+    - no bounds: the whole data span;
+    - `since`/`until`: a duration before `now` or an ISO timestamp; a missing side is the
+      data's edge;
+    - `last`: the duration ending at the newest event (replayed logs have old
+      timestamps); it cannot be combined with `since`/`until`.
+    """
+    data_start, data_end = data_span(con)
+    if last is not None:
+        if since is not None or until is not None:
+            raise UsageError(
+                "--last cannot be combined with --since/--until",
+                hint="--last 2h means the two hours ending at the newest event",
+            )
+        span = parse_duration(last)
+        if data_end is None:
+            return TimeRange(None, None, None, None)
+        return TimeRange(data_end - span, data_end + EPSILON, data_start, data_end)
+    start = parse_instant(since, now=now) if since is not None else data_start
+    if until is not None:
+        end = parse_instant(until, now=now)
+    else:
+        end = data_end + EPSILON if data_end is not None else None
+    if start is not None and end is not None and start >= end:
+        raise UsageError(
+            f"empty time range: {_iso(start)} is not before {_iso(end)}",
+            hint="--since must be earlier than --until",
+        )
+    return TimeRange(start, end, data_start, data_end)

@@ -1,0 +1,130 @@
+-- Shared building blocks of the detectors: temporary macros created on the connection
+-- before a detector runs (this file is not a detector; its name starts with `_`).
+-- Every table macro takes the analysed range [since, until) as arguments so that the
+-- detectors pass their bound $since/$until through.
+
+-- The table a PostgREST path is about: /rest/v1/registrations?x → registrations,
+-- /rest/v1/rpc/fn → fn.
+CREATE OR REPLACE TEMP MACRO la_rest_table(path) AS
+    nullif(regexp_extract(path, '^/rest/v1/(?:rpc/)?([^/?]+)', 1), '');
+
+-- The relation an SQL error message (or, failing that, its statement) names.
+CREATE OR REPLACE TEMP MACRO la_relation(message, statement) AS coalesce(
+    nullif(regexp_extract(message, 'column "?([A-Za-z0-9_]+)"?\."?[A-Za-z0-9_]+"? does not exist', 1), ''),
+    nullif(regexp_extract(message, 'of relation "(?:[A-Za-z0-9_]+\.)?([A-Za-z0-9_]+)"', 1), ''),
+    nullif(regexp_extract(message, 'relation "(?:[A-Za-z0-9_]+\.)?([A-Za-z0-9_]+)" does not exist', 1), ''),
+    nullif(regexp_extract(message, 'column of ''(?:[A-Za-z0-9_]+\.)?([A-Za-z0-9_]+)'' in the schema cache', 1), ''),
+    nullif(regexp_extract(message, 'table ''(?:[A-Za-z0-9_]+\.)?([A-Za-z0-9_]+)'' in the schema cache', 1), ''),
+    nullif(regexp_extract(message, 'Column ''[A-Za-z0-9_]+'' of relation ''([A-Za-z0-9_]+)''', 1), ''),
+    nullif(regexp_extract(statement, '(?i)\b(?:into|update|from)\s+(?:"?[A-Za-z0-9_]+"?\.)?"?([A-Za-z0-9_]+)"?', 1), ''),
+    nullif(regexp_extract(message, 'unique constraint "([A-Za-z0-9_]+?)_(?:pkey|key|[A-Za-z0-9_]*_key)"', 1), '')
+);
+
+-- The column an SQL error message names (42703, PGRST204).
+CREATE OR REPLACE TEMP MACRO la_column(message) AS coalesce(
+    nullif(regexp_extract(message, 'column "?[A-Za-z0-9_]+"?\."?([A-Za-z0-9_]+)"? does not exist', 1), ''),
+    nullif(regexp_extract(message, 'column "([A-Za-z0-9_]+)"', 1), ''),
+    nullif(regexp_extract(message, 'find the ''([A-Za-z0-9_]+)'' column', 1), ''),
+    nullif(regexp_extract(message, 'Column ''([A-Za-z0-9_]+)''', 1), '')
+);
+
+-- The constraint a 23505/23503 message names.
+CREATE OR REPLACE TEMP MACRO la_constraint(message) AS
+    nullif(regexp_extract(message, 'constraint "([^"]+)"', 1), '');
+
+-- One message shape per error: positions, uuids and numbers carry no meaning for grouping.
+CREATE OR REPLACE TEMP MACRO la_normalize_message(message) AS regexp_replace(
+    regexp_replace(
+        regexp_replace(trim(message), '\s+at character \d+$', ''),
+        '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>', 'g'),
+    '\b\d+\b', 'N', 'g');
+
+-- The SQLSTATE an HTTP status stands for when a gateway row carries no error code
+-- (PostgREST < 13 sends no Proxy-Status): 409 is almost always a unique violation.
+CREATE OR REPLACE TEMP MACRO la_status_sqlstate(status) AS
+    CASE WHEN status = 409 THEN '23505' END;
+
+-- Who made a call: 'server' (supabase-js inside Node, e.g. a serverless handler),
+-- 'browser' (supabase-js-web, supabase-ssr createBrowserClient, or a browser user agent),
+-- else 'other'.
+CREATE OR REPLACE TEMP MACRO la_caller(client_info, user_agent) AS CASE
+    WHEN client_info ILIKE 'supabase-js-node/%' OR client_info ILIKE '%createServerClient%'
+        THEN 'server'
+    WHEN client_info ILIKE 'supabase-js-web/%' OR client_info ILIKE '%createBrowserClient%'
+        OR user_agent ILIKE 'Mozilla/%'
+        THEN 'browser'
+    WHEN user_agent ILIKE 'node%' OR user_agent ILIKE 'undici%' THEN 'server'
+    ELSE 'other'
+END;
+
+-- Edge (API gateway) requests in the range, one row per request: a hosted export and a
+-- self-hosted gateway log (or two overlapping exports) of the same request share its
+-- request id (`request_id`, else `cf_ray`); rows without either are kept as they are.
+CREATE OR REPLACE TEMP MACRO la_edge(since, until) AS TABLE
+    SELECT *
+    FROM edge_logs
+    WHERE ts >= since AND ts < until
+    QUALIFY row_number() OVER (
+        PARTITION BY coalesce(request_id, cf_ray, id) ORDER BY ts, id) = 1;
+
+-- Database errors in the range from every source, each event once.
+-- Postgres rows are the primary record; a PostgREST log row is the same event when
+-- Postgres has an error with the same SQLSTATE and relation within `tolerance` of it; an
+-- edge row is the same event when one of those has the same SQLSTATE and relation between
+-- `tolerance` before the request and `tolerance` after the request plus its latency.
+-- Columns: ts, source_table, sqlstate, relation, column_name, constraint_name, message,
+-- status, path, user_id.
+CREATE OR REPLACE TEMP MACRO la_db_errors(since, until, tolerance) AS TABLE
+WITH pg AS (
+    SELECT ts, 'postgres_logs' AS source_table, sqlstate,
+           la_relation(message, statement) AS relation, la_column(message) AS column_name,
+           la_constraint(message) AS constraint_name,
+           la_normalize_message(message) AS message,
+           NULL::INTEGER AS status, NULL::VARCHAR AS path, NULL::VARCHAR AS user_id
+    FROM postgres_logs
+    WHERE ts >= since AND ts < until
+      AND sqlstate IS NOT NULL AND sqlstate NOT LIKE '00%' AND sqlstate NOT LIKE '01%'
+      AND upper(coalesce(severity, 'ERROR')) IN ('ERROR', 'FATAL', 'PANIC')
+),
+rest AS (
+    SELECT ts, 'postgrest_logs' AS source_table,
+           coalesce(sqlstate, la_status_sqlstate(status)) AS sqlstate,
+           coalesce(la_relation(message, NULL), la_rest_table(path)) AS relation,
+           la_column(message) AS column_name, la_constraint(message) AS constraint_name,
+           la_normalize_message(message) AS message, status, path, NULL::VARCHAR AS user_id
+    FROM postgrest_logs
+    WHERE ts >= since AND ts < until
+      AND coalesce(sqlstate, la_status_sqlstate(status)) IS NOT NULL
+),
+rest_only AS (
+    SELECT r.*
+    FROM rest AS r
+    ASOF LEFT JOIN pg AS p
+      ON r.sqlstate = p.sqlstate AND coalesce(r.relation, '') = coalesce(p.relation, '')
+     AND r.ts + tolerance >= p.ts
+    WHERE p.ts IS NULL OR p.ts < r.ts - tolerance
+),
+primary_events AS (
+    SELECT * FROM pg UNION ALL SELECT * FROM rest_only
+),
+edge AS (
+    SELECT ts, 'edge_logs' AS source_table,
+           coalesce(error_code, la_status_sqlstate(status)) AS sqlstate,
+           la_rest_table(path) AS relation, NULL::VARCHAR AS column_name,
+           NULL::VARCHAR AS constraint_name, NULL::VARCHAR AS message, status, path, user_id,
+           ts + to_milliseconds(coalesce(latency_ms, 0)::BIGINT) + tolerance AS match_until
+    FROM la_edge(since, until)
+    WHERE coalesce(error_code, la_status_sqlstate(status)) IS NOT NULL
+      AND (path LIKE '/rest/v1/%' OR error_code IS NOT NULL)
+),
+edge_only AS (
+    SELECT e.* EXCLUDE (match_until)
+    FROM edge AS e
+    ASOF LEFT JOIN primary_events AS p
+      ON e.sqlstate = p.sqlstate AND coalesce(e.relation, '') = coalesce(p.relation, '')
+     AND e.match_until >= p.ts
+    WHERE p.ts IS NULL OR p.ts < e.ts - tolerance
+)
+SELECT * FROM primary_events
+UNION ALL
+SELECT * FROM edge_only;
