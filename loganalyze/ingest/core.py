@@ -1,0 +1,492 @@
+"""The ingest machinery shared by every format: the format registry, sniffing, the
+per-file context that format readers stage rows through, and the all-or-nothing run.
+
+A format reader turns one plain file into SQL that yields normalized rows for a target
+table plus three bookkeeping columns, and hands it to `FileContext.stage`:
+
+    _line    BIGINT   line or row number in the file (for rejected rows)
+    _reject  VARCHAR  NULL for a good row, else why it cannot be normalized
+    _raw     VARCHAR  the row's original text (kept only for rejected rows)
+
+`stage` then keeps rejected rows in `rejected_rows`, drops rows whose id the table
+already holds (re-ingest, overlapping export pages), and inserts the rest. Rows without
+a usable `ts` are rejected centrally, so no reader can drop them silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import InputError, UsageError
+from ..store import LOG_TABLES, quote_ident, transaction
+from .files import Sample, expand_paths, plain_file, sha256_of, take_sample
+
+BOOKKEEPING_COLUMNS = ("_line", "_reject", "_raw")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    source: str | None = None
+    """Force the target table for rows whose source cannot be told (hosted exports)."""
+    fmt: str | None = None
+    """Force the reader (a LogFormat name) instead of sniffing."""
+    strict: bool = False
+    """Any rejected row fails the whole ingest."""
+    log_line_prefix: str | None = None
+    """Postgres `log_line_prefix` of stderr logs, when sniffing should not guess it."""
+    reference_date: dt.date | None = None
+    """Date for logs that carry only a time of day (Realtime container lines)."""
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    name: str
+    description: str
+    sniff: Callable[[Sample], int]
+    """Confidence 0..100 that the sample is this format (0 = certainly not)."""
+    load: Callable[[FileContext], None]
+    tables: tuple[str, ...]
+    """Tables this format can write."""
+    example: str = ""
+
+
+_REGISTRY: dict[str, LogFormat] = {}
+
+
+def register(fmt: LogFormat) -> LogFormat:
+    if fmt.name in _REGISTRY:
+        raise ValueError(f"format registered twice: {fmt.name}")
+    _REGISTRY[fmt.name] = fmt
+    return fmt
+
+
+def formats() -> list[LogFormat]:
+    return list(_REGISTRY.values())
+
+
+def get_format(name: str) -> LogFormat:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown format {name!r}",
+            hint="known formats: " + ", ".join(sorted(_REGISTRY)),
+        ) from None
+
+
+def sniff_sample(sample: Sample, display: str) -> LogFormat:
+    scored = sorted(
+        ((fmt.sniff(sample), fmt.name) for fmt in _REGISTRY.values()), reverse=True
+    )
+    if not scored or scored[0][0] <= 0:
+        first = sample.lines[0][:120] if sample.lines else ""
+        raise InputError(
+            "unknown log format" + (f" (first line: {first!r})" if first else ""),
+            hint="see `loganalyze formats` for what can be read; force a reader with "
+            "--format NAME",
+            file=display,
+        )
+    return _REGISTRY[scored[0][1]]
+
+
+@dataclass
+class TableResult:
+    rows: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    min_ts: dt.datetime | None = None
+    max_ts: dt.datetime | None = None
+
+    def merge(self, other: TableResult) -> None:
+        self.rows += other.rows
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+        self.min_ts = _min(self.min_ts, other.min_ts)
+        self.max_ts = _max(self.max_ts, other.max_ts)
+
+
+@dataclass
+class FileResult:
+    file: str
+    format: str
+    sha256: str
+    tables: dict[str, TableResult] = field(default_factory=dict)
+    rejected_unrouted: int = 0
+    notes: list[str] = field(default_factory=list)
+    empty: bool = False
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables.values())
+
+    @property
+    def duplicates(self) -> int:
+        return sum(t.duplicates for t in self.tables.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(t.rejected for t in self.tables.values()) + self.rejected_unrouted
+
+    @property
+    def min_ts(self) -> dt.datetime | None:
+        return _fold(_min, (t.min_ts for t in self.tables.values()))
+
+    @property
+    def max_ts(self) -> dt.datetime | None:
+        return _fold(_max, (t.max_ts for t in self.tables.values()))
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(f.duplicates for f in self.files)
+
+    def by_table(self) -> dict[str, TableResult]:
+        out: dict[str, TableResult] = {}
+        for f in self.files:
+            for table, result in f.tables.items():
+                out.setdefault(table, TableResult()).merge(result)
+        return dict(sorted(out.items()))
+
+    def notes(self) -> list[str]:
+        return [f"{f.file}: {note}" for f in self.files for note in f.notes]
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(v: dt.datetime | None) -> str | None:
+            return v.isoformat() if v else None
+
+        return {
+            "rows": self.rows,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "tables": {
+                t: {
+                    "rows": r.rows,
+                    "duplicates": r.duplicates,
+                    "rejected": r.rejected,
+                    "min_ts": iso(r.min_ts),
+                    "max_ts": iso(r.max_ts),
+                }
+                for t, r in self.by_table().items()
+            },
+            "files": [
+                {
+                    "file": f.file,
+                    "format": f.format,
+                    "rows": f.rows,
+                    "duplicates": f.duplicates,
+                    "rejected": f.rejected,
+                    "empty": f.empty,
+                    "notes": f.notes,
+                }
+                for f in self.files
+            ],
+        }
+
+
+class FileContext:
+    """What a format reader gets for one file."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        path: Path,
+        display: str,
+        file_id: int,
+        sample: Sample,
+        options: IngestOptions,
+        result: FileResult,
+        workdir: Path,
+    ) -> None:
+        self.con = con
+        self.path = path
+        self.display = display
+        self.file_id = file_id
+        self.sample = sample
+        self.options = options
+        self.result = result
+        self.workdir = workdir
+
+    @property
+    def sql_path(self) -> str:
+        """The plain file's path, to bind as a parameter of DuckDB's readers."""
+        return str(self.path)
+
+    def note(self, text: str) -> None:
+        if text not in self.result.notes:
+            self.result.notes.append(text)
+
+    def fail(self, message: str, hint: str | None = None, line: int | None = None) -> InputError:
+        return InputError(message, hint, file=self.display, line=line)
+
+    def stage(self, table: str, select_sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> TableResult:
+        """Insert normalized rows yielded by `select_sql` into `table` (see module doc)."""
+        if table not in LOG_TABLES:
+            raise ValueError(f"not a log table: {table}")
+        con = self.con
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _la_stage AS SELECT * REPLACE ("
+                "CASE WHEN _reject IS NOT NULL OR ts IS NULL THEN _raw END AS _raw"
+                ") FROM (" + select_sql + ")",
+                params or [],
+            )
+        except duckdb.Error as exc:
+            raise self.fail(_first_line(exc), hint=_reader_hint(exc)) from None
+        staged_cols = [r[0] for r in con.execute("DESCRIBE _la_stage").fetchall()]
+        table_cols = table_columns(con, table)
+        unknown = [c for c in staged_cols if c not in table_cols and c not in BOOKKEEPING_COLUMNS]
+        if unknown or not set(BOOKKEEPING_COLUMNS) <= set(staged_cols):
+            raise ValueError(f"{table}: staged columns {unknown} unknown or bookkeeping missing")
+        data_cols = [c for c in staged_cols if c in table_cols and c != "file_id"]
+        needs_ts = table != "cron_runs"
+        bad = "(_reject IS NOT NULL" + (" OR ts IS NULL)" if needs_ts else ")")
+        con.execute(
+            "INSERT INTO rejected_rows SELECT $file_id, $file, _line, "
+            "coalesce(_reject, 'no usable timestamp'), _raw FROM _la_stage WHERE " + bad,
+            {"file_id": self.file_id, "file": self.display},
+        )
+        stats = con.execute(
+            "SELECT count(*) FILTER (WHERE NOT " + bad + "), count(*) FILTER (WHERE " + bad + "), "
+            "min(ts) FILTER (WHERE NOT " + bad + "), max(ts) FILTER (WHERE NOT " + bad + ") "
+            "FROM _la_stage"
+        ).fetchone()
+        assert stats is not None
+        good, rejected, min_ts, max_ts = stats
+        target = quote_ident(table)
+        col_list = ", ".join("s." + quote_ident(c) for c in data_cols)
+        inserted_row = con.execute(
+            "INSERT INTO " + target + " BY NAME SELECT " + col_list + ", $file_id AS file_id "
+            "FROM _la_stage s WHERE NOT " + bad + " AND NOT EXISTS (SELECT 1 FROM " + target + " t WHERE t.id = s.id) "
+            "QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s._line) = 1",
+            {"file_id": self.file_id},
+        ).fetchone()
+        con.execute("DROP TABLE _la_stage")
+        inserted = int(inserted_row[0]) if inserted_row else 0
+        result = TableResult(
+            rows=inserted,
+            duplicates=int(good) - inserted,
+            rejected=int(rejected),
+            min_ts=min_ts,
+            max_ts=max_ts,
+        )
+        self.result.tables.setdefault(table, TableResult()).merge(result)
+        if self.options.strict and rejected:
+            first = con.execute(
+                "SELECT line, reason FROM rejected_rows WHERE file_id = ? ORDER BY line LIMIT 1",
+                [self.file_id],
+            ).fetchone()
+            line, reason = first if first else (None, "rejected")
+            raise InputError(
+                f"{rejected} row(s) could not be normalized; first: {reason}",
+                hint="--strict turns rejected rows into a failure; without it they are kept "
+                "in the rejected_rows table",
+                file=self.display,
+                line=line,
+            )
+        return result
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run reader SQL; a reader error (malformed JSON, broken CSV quote) names the file."""
+        try:
+            return self.con.execute(sql, params or [])
+        except duckdb.Error as exc:
+            raise self.fail(_first_line(exc), hint=_reader_hint(exc)) from None
+
+    def reject_rows(self, select_sql: str, params: dict[str, Any] | None = None) -> int:
+        """Keep rows that belong to no table (yielding _line, _reject, _raw) as rejected."""
+        row = self.execute(
+            "INSERT INTO rejected_rows SELECT $file_id, $file, _line, _reject, _raw FROM ("
+            + select_sql
+            + ")",
+            {"file_id": self.file_id, "file": self.display, **(params or {})},
+        ).fetchone()
+        n = int(row[0]) if row else 0
+        self.result.rejected_unrouted += n
+        if self.options.strict and n:
+            raise InputError(
+                f"{n} row(s) belong to no known log source",
+                hint="pass --source TABLE to say which table they belong to",
+                file=self.display,
+            )
+        return n
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = ? AND table_schema = 'main' ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL helpers every reader may use (temporary: they live with the connection)."""
+    sql = resources.files("loganalyze.ingest").joinpath("macros.sql").read_text(encoding="utf-8")
+    con.execute(sql)
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""progress(file display name, bytes done so far, total bytes)"""
+
+
+def ingest(
+    paths: Iterable[str | os.PathLike[str]],
+    con: duckdb.DuckDBPyConnection,
+    *,
+    source: str | None = None,
+    fmt: str | None = None,
+    strict: bool = False,
+    log_line_prefix: str | None = None,
+    reference_date: dt.date | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestSummary:
+    """Read log exports into the database, all or nothing.
+
+    Formats are sniffed from content; a file that cannot be read as a whole raises
+    InputError (naming the file) and leaves the database exactly as before. Rows that
+    parse but cannot be normalized are kept in `rejected_rows` and counted; with
+    `strict=True` any of them fails the ingest.
+    """
+    if source is not None and source not in LOG_TABLES:
+        raise UsageError(f"unknown source {source!r}", hint="one of: " + ", ".join(LOG_TABLES))
+    forced = get_format(fmt) if fmt else None
+    options = IngestOptions(
+        source=source,
+        fmt=fmt,
+        strict=strict,
+        log_line_prefix=log_line_prefix,
+        reference_date=reference_date,
+    )
+    files = expand_paths(paths)
+    total = sum(p.stat().st_size for p in files)
+    done = 0
+    summary = IngestSummary()
+    started = time.perf_counter()
+    install_macros(con)
+    with tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp, transaction(con):
+        workdir = Path(tmp)
+        for path in files:
+            display = str(path)
+            if progress:
+                progress(display, done, total)
+            summary.files.append(_ingest_file(con, path, display, forced, options, workdir))
+            done += path.stat().st_size
+            if progress:
+                progress(display, done, total)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    display: str,
+    forced: LogFormat | None,
+    options: IngestOptions,
+    workdir: Path,
+) -> FileResult:
+    digest = sha256_of(path)
+    with plain_file(path, workdir) as plain:
+        sample = take_sample(plain, display)
+        (file_id,) = con.execute("SELECT nextval('ingested_file_ids')").fetchone()  # type: ignore[misc]
+        if not sample.text.strip():
+            result = FileResult(file=display, format="empty", sha256=digest, empty=True)
+            result.notes.append("empty file: nothing to ingest")
+        else:
+            fmt = forced or sniff_sample(sample, display)
+            result = FileResult(file=display, format=fmt.name, sha256=digest)
+            ctx = FileContext(
+                con,
+                path=plain,
+                display=display,
+                file_id=file_id,
+                sample=sample,
+                options=options,
+                result=result,
+                workdir=workdir,
+            )
+            fmt.load(ctx)
+    sources = ",".join(sorted(result.tables)) or None
+    con.execute(
+        "INSERT INTO ingested_files VALUES ($file_id, $file, $sha, $format, $source, $rows, "
+        "$dups, $rejected, $min_ts, $max_ts, now(), $notes)",
+        {
+            "file_id": file_id,
+            "file": display,
+            "sha": digest,
+            "format": result.format,
+            "source": sources,
+            "rows": result.rows,
+            "dups": result.duplicates,
+            "rejected": result.rejected,
+            "min_ts": result.min_ts,
+            "max_ts": result.max_ts,
+            "notes": "; ".join(result.notes) or None,
+        },
+    )
+    return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _reader_hint(exc: BaseException) -> str:
+    text = str(exc)
+    if "JSON" in text or "json" in text:
+        return "the JSON is malformed or truncated; export it again"
+    if "CSV" in text or "csv" in text:
+        return "the CSV is malformed (a broken quote?) or truncated; export it again"
+    return "the file is malformed or truncated"
+
+
+def _min(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _max(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _fold(fn: Callable[[Any, Any], Any], values: Iterable[Any]) -> Any:
+    out = None
+    for v in values:
+        out = fn(out, v)
+    return out

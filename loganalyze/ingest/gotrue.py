@@ -1,0 +1,1 @@
+"""(format readers of this family are registered here)"""

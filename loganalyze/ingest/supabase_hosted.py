@@ -1,0 +1,571 @@
+"""Hosted Supabase exports: Logs Explorer "Download JSON" / "Download CSV", Management API
+responses (`{"result": [...], "error": ...}`), log-drain batches and NDJSON, in both the
+BigQuery-era row shape (`metadata` = array of one record, every nested record again a
+one-element array) and the ClickHouse-era shape (`source` + flat `log_attributes` map of
+strings), including partial exports where only some columns were selected.
+
+Every row is read as one JSON value (DuckDB's `read_json_objects`, so no key is lost to
+schema inference), routed to its log table by the keys it carries, and normalized with
+one `json_extract_string` call per row over all candidate paths of that table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+
+from ..store import quote_ident
+from .core import FileContext, LogFormat, register
+from .files import Sample
+
+HOSTED_TABLES = (
+    "edge_logs",
+    "postgres_logs",
+    "auth_logs",
+    "realtime_logs",
+    "postgrest_logs",
+    "function_edge_logs",
+    "supavisor_logs",
+)
+
+# Keys that make a JSON object a hosted log row (full rows, ClickHouse rows, and the
+# flattened columns of partial exports produced by the Studio's default queries).
+_ROW_KEYS = {"event_message", "metadata", "log_attributes"}
+_PARTIAL_KEYS = {
+    "status_code", "origin_time", "error_severity", "sql_state_code", "execution_time_ms",
+    "function_id", "msg",
+}
+_FOREIGN_KEYS = {"deploymentId", "projectId", "requestMethod", "TimeUTC", "rowId", "proxy"}
+
+MAX_OBJECT_BYTES = 1 << 30
+
+
+# --------------------------------------------------------------------------- fields
+@dataclass(frozen=True)
+class Field:
+    column: str
+    kind: str  # text | int | double | ts | raw (text, not nulled)
+    locators: tuple[str, ...]
+    """`m:a.b.c` = metadata path (array form, object form, ClickHouse attribute, and
+    the flattened last name); `$.x` = a top-level key; `e:a.b` = a key of the GoTrue
+    JSON line held in event_message."""
+
+
+def _f(column: str, kind: str, *locators: str) -> Field:
+    return Field(column, kind, locators)
+
+
+TABLE_FIELDS: dict[str, tuple[Field, ...]] = {
+    "edge_logs": (
+        _f("method", "text", "m:request.method"),
+        _f("path", "text", "m:request.path"),
+        _f("query", "text", "m:request.search"),
+        _f("status", "raw", "m:response.status_code", "$.status"),
+        _f("latency_ms", "double", "m:response.origin_time"),
+        _f("user_id", "text", "m:request.sb.jwt.authorization.payload.subject", "m:request.sb.auth_user"),
+        _f("role", "text", "m:request.sb.jwt.authorization.payload.role"),
+        _f("session_id", "text", "m:request.sb.jwt.authorization.payload.session_id"),
+        _f("client_info", "text", "m:request.headers.x_client_info"),
+        _f("user_agent", "text", "m:request.headers.user_agent"),
+        _f("ip", "text", "m:request.headers.cf_connecting_ip", "m:request.headers.x_real_ip"),
+        _f("cf_ray", "text", "m:response.headers.cf_ray", "m:request.headers.cf_ray"),
+        _f("proxy_status", "text", "m:response.headers.proxy_status"),
+        _f("x_sb_error_code", "text", "m:response.headers.x_sb_error_code"),
+        _f("request_id", "text", "m:response.headers.sb_request_id"),
+        _f("host", "text", "m:request.host", "m:request.headers.host"),
+        _f("apikey_role", "text", "m:request.sb.jwt.apikey.payload.role"),
+    ),
+    "postgres_logs": (
+        _f("severity", "text", "m:parsed.error_severity", "$.severity_text"),
+        _f("sqlstate", "text", "m:parsed.sql_state_code"),
+        _f("parsed_message", "text", "m:parsed.message"),
+        _f("detail", "text", "m:parsed.detail"),
+        _f("hint", "text", "m:parsed.hint"),
+        _f("context", "text", "m:parsed.context"),
+        _f("statement", "text", "m:parsed.query"),
+        _f("user_name", "text", "m:parsed.user_name"),
+        _f("database", "text", "m:parsed.database_name"),
+        _f("application_name", "text", "m:parsed.application_name"),
+        _f("backend_type", "text", "m:parsed.backend_type"),
+        _f("session_id", "text", "m:parsed.session_id"),
+        _f("pid", "int", "m:parsed.process_id"),
+        _f("command_tag", "text", "m:parsed.command_tag"),
+        _f("connection_from", "text", "m:parsed.connection_from"),
+        _f("query_id", "text", "m:parsed.query_id"),
+        _f("parsed_ts", "text", "m:parsed.timestamp"),
+    ),
+    "auth_logs": (
+        _f("level", "text", "m:level", "e:level"),
+        _f("msg", "text", "m:msg", "e:msg"),
+        _f("method", "text", "m:method", "e:method"),
+        _f("gotrue_path", "text", "m:path", "e:path"),
+        _f("status", "raw", "m:status", "e:status"),
+        _f("duration_ns", "double", "m:duration", "e:duration"),
+        _f("error_code", "text", "m:error_code", "e:error_code"),
+        _f("error", "text", "m:error", "e:error"),
+        _f("request_id", "text", "m:request_id", "e:request_id", "m:auth_audit_event.request_id",
+           "e:auth_audit_event.request_id"),
+        _f("grant_type", "text", "m:grant_type", "e:grant_type"),
+        _f("user_id", "text", "m:auth_event.actor_id", "e:auth_event.actor_id",
+           "m:auth_audit_event.actor_id", "e:auth_audit_event.actor_id", "m:user_id", "e:user_id"),
+        _f("remote_addr", "text", "m:remote_addr", "e:remote_addr"),
+        _f("action", "text", "m:auth_event.action", "e:auth_event.action",
+           "m:auth_audit_event.action", "e:auth_audit_event.action", "m:action", "e:action"),
+        _f("component", "text", "m:component", "e:component"),
+        _f("line_time", "text", "e:time", "m:time"),
+    ),
+    "realtime_logs": (
+        _f("level", "text", "m:level"),
+        _f("external_id", "text", "m:external_id"),
+        _f("project", "text", "m:project"),
+        _f("error_code", "text", "m:error_code"),
+        _f("connected", "int", "m:measurements.connected"),
+        _f("connected_cluster", "int", "m:measurements.connected_cluster"),
+        _f("limit_value", "double", "m:measurements.limit"),
+        _f("sum_value", "double", "m:measurements.sum"),
+    ),
+    "postgrest_logs": (
+        _f("level", "text", "m:level"),
+        _f("host", "text", "m:host"),
+    ),
+    "function_edge_logs": (
+        _f("level", "text", "m:level"),
+        _f("method", "text", "m:request.method"),
+        _f("path", "text", "m:request.pathname", "m:request.path"),
+        _f("status", "int", "m:response.status_code"),
+        _f("execution_time_ms", "double", "m:execution_time_ms"),
+        _f("function_id", "text", "m:function_id"),
+        _f("execution_id", "text", "m:execution_id"),
+        _f("deployment_id", "text", "m:deployment_id"),
+    ),
+    "supavisor_logs": (
+        _f("level", "text", "m:level"),
+        _f("project", "text", "m:project"),
+        _f("user_name", "text", "m:user"),
+        _f("db_name", "text", "m:db_name"),
+    ),
+}
+
+
+def _metadata_paths(dotted: str) -> list[str]:
+    parts = dotted.split(".")
+    array_form = "$.metadata[0]" + "".join(
+        "." + _json_key(p) + ("[0]" if i < len(parts) - 1 else "") for i, p in enumerate(parts)
+    )
+    object_form = "$.metadata" + "".join("." + _json_key(p) for p in parts)
+    clickhouse = "$.log_attributes." + _json_key(dotted)
+    flat = "$." + _json_key(parts[-1])
+    return [array_form, object_form, clickhouse, flat]
+
+
+def _json_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) else '"' + key + '"'
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    row_paths: list[str]
+    line_paths: list[str]
+    exprs: dict[str, str]
+    """column -> SQL over `v` (row values) and `g` (event_message line values)."""
+
+
+def _plan(table: str) -> TablePlan:
+    row_paths: list[str] = []
+    line_paths: list[str] = []
+
+    def slot(paths: list[str], path: str, var: str) -> str:
+        if path not in paths:
+            paths.append(path)
+        return f"{var}[{paths.index(path) + 1}]"
+
+    exprs: dict[str, str] = {}
+    for fld in TABLE_FIELDS[table]:
+        refs: list[str] = []
+        for loc in fld.locators:
+            if loc.startswith("m:"):
+                refs += [slot(row_paths, p, "v") for p in _metadata_paths(loc[2:])]
+            elif loc.startswith("e:"):
+                refs.append(slot(line_paths, "$." + ".".join(map(_json_key, loc[2:].split("."))), "g"))
+            else:
+                refs.append(slot(row_paths, loc, "v"))
+        value = "coalesce(" + ", ".join("la_nullif_text(" + r + ")" for r in refs) + ")"
+        exprs[fld.column] = {
+            "text": value,
+            "raw": value,
+            "int": "la_int(" + value + ")",
+            "double": "la_double(" + value + ")",
+            "ts": "la_ts(" + value + ")",
+        }[fld.kind]
+    return TablePlan(row_paths, line_paths, exprs)
+
+
+# The normalized columns of each table, over the plan's extracted values `x.<field>`
+# and the row's common values (id, ts_raw, event_message, identifier).
+_FINAL_SELECT: dict[str, str] = {
+    "edge_logs": """
+        coalesce(x.method, split_part(x.event_message, ' | ', 1)) AS method,
+        coalesce(x.path, nullif(regexp_extract(x.em_url, '^[a-z]+://[^/]+(/[^?#]*)', 1), '')) AS path,
+        coalesce(x.query, nullif(regexp_extract(x.em_url, '(\\?[^#]*)', 1), '')) AS query,
+        coalesce(la_int(x.status), la_int(split_part(x.event_message, ' | ', 2))) AS status,
+        x.latency_ms, x.user_id, x.role, x.session_id, x.client_info,
+        coalesce(x.user_agent, CASE WHEN len(x.em_parts) >= 4 THEN x.em_parts[-1] END) AS user_agent,
+        coalesce(x.ip, CASE WHEN len(x.em_parts) >= 6 THEN x.em_parts[3] END) AS ip,
+        x.cf_ray,
+        coalesce(la_proxy_status_code(x.proxy_status), x.x_sb_error_code) AS error_code,
+        x.request_id, x.host, x.apikey_role, x.identifier, x.event_message,
+        CASE WHEN la_not_number(x.status) THEN 'status is not a number: ' || x.status END AS _reject
+    """,
+    "postgres_logs": """
+        upper(coalesce(x.severity, nullif(regexp_extract(x.event_message,
+            '\\b(LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?):  ', 1), ''))) AS severity,
+        coalesce(x.sqlstate, CASE WHEN upper(x.severity) IN ('ERROR', 'FATAL', 'PANIC')
+            THEN la_infer_sqlstate((coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message))) END) AS sqlstate,
+        (x.sqlstate IS NULL AND upper(x.severity) IN ('ERROR', 'FATAL', 'PANIC')
+            AND la_infer_sqlstate((coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message))) IS NOT NULL) AS sqlstate_inferred,
+        (coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message)) AS message,
+        x.detail, x.hint, x.context, x.statement, x.user_name, x.database, x.application_name,
+        x.backend_type, x.session_id, x.pid,
+        la_double(regexp_extract((coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message)), '^duration: ([0-9.]+) ms', 1)) AS duration_ms,
+        x.command_tag, x.connection_from, x.query_id, x.identifier,
+        NULL::VARCHAR AS _reject
+    """,
+    "auth_logs": """
+        x.level, x.msg, x.method, la_auth_path(x.gotrue_path) AS path,
+        la_int(x.status) AS status, x.duration_ns / 1e6 AS duration_ms, x.error_code, x.error,
+        x.request_id, x.grant_type, x.user_id, x.remote_addr, x.action, x.component,
+        x.event_message,
+        CASE WHEN la_not_number(x.status) THEN 'status is not a number: ' || x.status END AS _reject
+    """,
+    "realtime_logs": """
+        x.level, x.event_message AS message, x.external_id, x.project, x.error_code,
+        nullif(regexp_extract(x.event_message,
+            'Billing metrics: \\[:realtime, (?::[a-z_]+, )*:([a-z_]+)\\]', 1), '') AS metric,
+        x.connected, x.connected_cluster, x.limit_value, x.sum_value,
+        NULL::VARCHAR AS _reject
+    """,
+    "postgrest_logs": """
+        coalesce(x.level, CASE WHEN x.access.status <> '' THEN 'info' END) AS level,
+        x.event_message AS message,
+        CASE WHEN x.access.status <> '' THEN 'access' ELSE 'diagnostic' END AS kind,
+        nullif(x.access.method, '') AS method,
+        nullif(split_part(x.access.url, '?', 1), '') AS path,
+        nullif(regexp_extract(x.access.url, '(\\?.*)$', 1), '') AS query,
+        la_int(x.access.status) AS status,
+        nullif(nullif(x.access.role, '-'), '') AS role, nullif(x.access.ip, '') AS ip,
+        nullif(x.access.ua, '') AS user_agent,
+        la_infer_sqlstate(x.event_message) AS sqlstate, x.host,
+        NULL::VARCHAR AS _reject
+    """,
+    "function_edge_logs": """
+        x.level, x.event_message AS message, x.method, x.path, x.status, x.execution_time_ms,
+        x.function_id, x.execution_id, x.deployment_id,
+        NULL::VARCHAR AS _reject
+    """,
+    "supavisor_logs": """
+        x.level, x.event_message AS message, x.project, x.user_name, x.db_name,
+        NULL::VARCHAR AS _reject
+    """,
+}
+
+# Extra per-table values computed once per row in the inner select.
+_INNER_EXTRA: dict[str, str] = {
+    "edge_logs": """,
+        string_split(j->>'event_message', ' | ') AS em_parts,
+        list_filter(string_split(j->>'event_message', ' | '), lambda p: regexp_matches(p, '^[a-z]+://'))[1] AS em_url""",
+    "postgres_logs": """,
+        nullif(regexp_extract(j->>'event_message',
+            '\\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?|STATEMENT|DETAIL|HINT|CONTEXT):  (.*)$', 1), '') AS pg_message_tail""",
+    "postgrest_logs": """,
+        regexp_extract(j->>'event_message',
+            '^(\\S+) - (\\S+) \\[([^\\]]+)\\] "(\\S+) (\\S+)[^"]*" (\\d{3}) (\\S+) "([^"]*)" "([^"]*)"',
+            ['ip', 'role', 'time', 'method', 'url', 'status', 'bytes', 'referer', 'ua']) AS access""",
+}
+
+
+def _table_sql(table: str) -> tuple[str, dict[str, list[str]]]:
+    """SELECT yielding the staged rows of one table from `_la_raw` (see core.stage)."""
+    plan = _plan(table)
+    row_paths = ["$.id", "$.timestamp", "$.event_message", "$.identifier", *plan.row_paths]
+    shift = 4  # the four common values come first in `v`
+
+    def shifted(expr: str) -> str:
+        return re.sub(r"\bv\[(\d+)\]", lambda m: f"v[{int(m.group(1)) + shift}]", expr)
+
+    field_cols = ",\n        ".join(shifted(e) + " AS " + quote_ident(c) for c, e in plan.exprs.items())
+    extra = _INNER_EXTRA.get(table, "")
+    line_values = (
+        "CASE WHEN json_valid(j->>'event_message') THEN json_extract_string(j->>'event_message', $line_paths) END"
+        if plan.line_paths
+        else "NULL::VARCHAR[]"
+    )
+    ts_expr = "la_ts(coalesce(la_nullif_text(v[2])"
+    if table == "auth_logs":
+        ts_expr += ", " + shifted(plan.exprs["line_time"])
+    if table == "postgres_logs":
+        ts_expr += ", " + shifted(plan.exprs["parsed_ts"])
+    ts_expr += "))"
+    inner = (
+        "SELECT _line, j, v, g" + extra + ",\n"
+        "        coalesce(la_nullif_text(v[1]), 'h:' || md5(CAST(j AS VARCHAR))) AS id,\n"
+        "        " + ts_expr + " AS ts,\n"
+        "        la_nullif_text(v[3]) AS event_message,\n"
+        "        la_nullif_text(v[4]) AS identifier,\n"
+        "        " + field_cols + "\n"
+        "    FROM (SELECT _line, j, json_extract_string(j, $row_paths) AS v, "
+        + line_values + " AS g FROM _la_raw WHERE _target = $table)"
+    )
+    final = _FINAL_SELECT[table]
+    sql = (
+        "SELECT x._line, CAST(x.j AS VARCHAR) AS _raw, x.id, x.ts,\n" + final + "\nFROM (" + inner + ") x"
+    )
+    params = {"row_paths": row_paths, "table": table}
+    if plan.line_paths:
+        params["line_paths"] = plan.line_paths
+    return sql, params
+
+
+_TABLE_SQL: dict[str, tuple[str, dict[str, list[str]]]] = {}
+
+
+def table_sql(table: str) -> tuple[str, dict[str, list[str]]]:
+    if table not in _TABLE_SQL:
+        _TABLE_SQL[table] = _table_sql(table)
+    return _TABLE_SQL[table]
+
+
+# --------------------------------------------------------------------------- routing
+# Which table a row belongs to, from the keys it carries; first match wins.
+ROUTE_SQL = """
+CASE
+    WHEN $forced IS NOT NULL THEN $forced
+    WHEN list_contains(k, 'log_attributes') AND (j->>'source') IN (SELECT unnest($tables))
+        THEN j->>'source'
+    WHEN list_has_any(mk, ['parsed']) OR list_has_any(k, ['error_severity', 'sql_state_code'])
+        THEN 'postgres_logs'
+    WHEN list_has_any(mk, ['execution_time_ms', 'function_id', 'execution_id'])
+      OR list_has_any(k, ['execution_time_ms', 'function_id', 'execution_id'])
+        THEN 'function_edge_logs'
+    WHEN list_has_any(mk, ['msg', 'component', 'auth_event', 'auth_audit_event', 'grant_type'])
+      OR list_has_any(k, ['msg'])
+      OR regexp_matches(coalesce(j->>'event_message', ''), '^\\{.*"(msg|component)":')
+        THEN 'auth_logs'
+    WHEN list_has_any(mk, ['request', 'response'])
+      OR list_has_any(k, ['status_code', 'origin_time', 'search', 'proxy_status'])
+      OR regexp_matches(coalesce(j->>'event_message', ''), '^[A-Z]+ \\| [0-9]{3} \\| ')
+        THEN 'edge_logs'
+    WHEN list_has_any(mk, ['measurements', 'external_id'])
+      OR starts_with(coalesce(j->>'event_message', ''), 'Billing metrics:')
+        THEN 'realtime_logs'
+    WHEN list_has_any(mk, ['context', 'instance_id', 'db_name']) THEN 'supavisor_logs'
+    WHEN mk IS NOT NULL AND list_has_all(['host', 'project', 'metadata', 'file', 'parsed_from', 'source_type'], mk)
+        AND list_contains(mk, 'host') THEN 'postgrest_logs'
+    ELSE NULL
+END
+"""
+
+
+def _materialize(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> None:
+    ctx.execute(
+        "CREATE OR REPLACE TEMP TABLE _la_raw AS "
+        "SELECT _line, j, " + ROUTE_SQL + " AS _target FROM ("
+        "  SELECT _line, j, json_keys(j) AS k,"
+        "    CASE json_type(j, '$.metadata') WHEN 'ARRAY' THEN json_keys(j, '$.metadata[0]')"
+        "      WHEN 'OBJECT' THEN json_keys(j, '$.metadata') END AS mk"
+        "  FROM (" + reader_sql + ") WHERE j IS NOT NULL AND json_type(j) = 'OBJECT'"
+        ")",
+        {"forced": ctx.options.source if ctx.options.source in HOSTED_TABLES else None,
+         "tables": list(HOSTED_TABLES), **params},
+    )
+
+
+def _load_rows(ctx: FileContext) -> None:
+    targets = [
+        r[0]
+        for r in ctx.execute(
+            "SELECT DISTINCT _target FROM _la_raw WHERE _target IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+    for table in targets:
+        sql, params = table_sql(table)
+        ctx.stage(table, sql, params)
+    ctx.reject_rows(
+        "SELECT _line, 'cannot tell which log source this row belongs to "
+        "(pass --source TABLE)' AS _reject, CAST(j AS VARCHAR) AS _raw "
+        "FROM _la_raw WHERE _target IS NULL"
+    )
+    ctx.execute("DROP TABLE _la_raw")
+    if ctx.result.rows == 0 and ctx.result.rejected == 0:
+        ctx.note("no log rows in this export")
+
+
+# --------------------------------------------------------------------------- readers
+def _load_json_array(ctx: FileContext) -> None:
+    _materialize(
+        ctx,
+        "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
+        "$path, format = 'array', maximum_object_size = $max_size)",
+        {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES},
+    )
+    _load_rows(ctx)
+
+
+def _load_ndjson(ctx: FileContext) -> None:
+    _materialize(
+        ctx,
+        "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
+        "$path, format = 'newline_delimited', maximum_object_size = $max_size)",
+        {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES},
+    )
+    _load_rows(ctx)
+
+
+def _load_api_envelope(ctx: FileContext) -> None:
+    envelope = (
+        "SELECT json AS env FROM read_json_objects($path, format = 'auto', "
+        "maximum_object_size = $max_size)"
+    )
+    params = {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES}
+    errors = ctx.execute(
+        "SELECT CAST(env->'error' AS VARCHAR) FROM (" + envelope + ") "
+        "WHERE json_type(env, '$.error') NOT IN ('NULL') AND env->>'error' <> ''",
+        params,
+    ).fetchall()
+    if errors:
+        text = errors[0][0]
+        raise ctx.fail(
+            "the Management API returned an error instead of rows: " + text[:300],
+            hint="re-run the request (smaller time range, or later if rate limited: HTTP 429)",
+        )
+    _materialize(
+        ctx,
+        "SELECT row_number() OVER () AS _line, j FROM (SELECT unnest(json_extract(env, "
+        "'$.result[*]')) AS j FROM (" + envelope + "))",
+        params,
+    )
+    _load_rows(ctx)
+
+
+def _load_csv(ctx: FileContext) -> None:
+    header = ctx.execute(
+        "SELECT * FROM read_csv($path, header = true, all_varchar = true, delim = ',', "
+        "quote = '\"', escape = '\"', strict_mode = true) LIMIT 0",
+        {"path": ctx.sql_path},
+    ).description
+    columns = [d[0] for d in header]
+    pairs = ", ".join(
+        "'" + c.replace("'", "''") + "', la_csv_cell(" + quote_ident(c) + ")" for c in columns
+    )
+    ctx.execute(
+        "CREATE OR REPLACE TEMP MACRO la_csv_cell(c) AS ("
+        " CASE WHEN c IS NULL OR c = 'null' THEN NULL"
+        " WHEN regexp_matches(c, '^\\s*[\\[{]') THEN coalesce(try_cast(c AS JSON), to_json(c))"
+        " ELSE to_json(c) END)"
+    )
+    _materialize(
+        ctx,
+        "SELECT row_number() OVER () + 1 AS _line, json_object(" + pairs + ") AS j "
+        "FROM read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
+        "escape = '\"', strict_mode = true)",
+        {"path": ctx.sql_path},
+    )
+    _load_rows(ctx)
+
+
+# --------------------------------------------------------------------------- sniffing
+def _first_object_keys(sample: Sample) -> set[str]:
+    """Keys of the first JSON object in the sample (array element or first line)."""
+    text = sample.text.lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    if not text.startswith("{"):
+        return set()
+    try:
+        obj, _ = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        # The first object is cut by the sample's end: take the top-level keys seen.
+        return set(re.findall(r'^\s{0,4}"([A-Za-z_][\w.]*)"\s*:', text[:65536], flags=re.M)) | set(
+            re.findall(r'[{,]\s*"([A-Za-z_][\w.]*)"\s*:', text[:2000])
+        )
+    return set(obj) if isinstance(obj, dict) else set()
+
+
+def _hosted_keys_score(keys: set[str]) -> int:
+    if keys & _FOREIGN_KEYS:
+        return 0
+    if keys & _ROW_KEYS:
+        return 80
+    if "timestamp" in keys and keys & _PARTIAL_KEYS:
+        return 60
+    return 0
+
+
+def _sniff_array(sample: Sample) -> int:
+    if sample.first_char != "[":
+        return 0
+    return _hosted_keys_score(_first_object_keys(sample))
+
+
+def _sniff_ndjson(sample: Sample) -> int:
+    if sample.first_char != "{" or not sample.lines:
+        return 0
+    try:
+        first = json.loads(sample.lines[0])
+    except json.JSONDecodeError:
+        return 0
+    if not isinstance(first, dict) or "result" in first and "error" in first:
+        return 0
+    return _hosted_keys_score(set(first))
+
+
+def _sniff_envelope(sample: Sample) -> int:
+    if sample.first_char != "{":
+        return 0
+    keys = _first_object_keys(sample)
+    if "result" in keys and not keys & (_ROW_KEYS | {"id", "timestamp"}):
+        return 90
+    return 0
+
+
+def _sniff_csv(sample: Sample) -> int:
+    if not sample.lines or sample.first_char in "[{":
+        return 0
+    try:
+        header = next(csv.reader(io.StringIO(sample.lines[0])))
+    except (csv.Error, StopIteration):
+        return 0
+    names = {h.strip() for h in header}
+    if len(header) < 2:
+        return 0
+    if names & _ROW_KEYS or ("timestamp" in names and names & (_PARTIAL_KEYS | {"id", "path", "method", "status"})):
+        return 70
+    return 0
+
+
+register(LogFormat(
+    name="supabase-json",
+    description="Supabase Logs Explorer 'Download JSON' (array of rows) or a log-drain batch",
+    sniff=_sniff_array, load=_load_json_array, tables=HOSTED_TABLES,
+    example="loganalyze ingest supabase-logs-<ref>.json",
+))
+register(LogFormat(
+    name="supabase-ndjson",
+    description="Supabase log rows, one JSON object per line (drains, API rows)",
+    sniff=_sniff_ndjson, load=_load_ndjson, tables=HOSTED_TABLES,
+    example="loganalyze ingest drain-2026-11-20.ndjson",
+))
+register(LogFormat(
+    name="supabase-api",
+    description="Management API logs response {\"result\": [...], \"error\": ...} (logs.all and the newer logs endpoint)",
+    sniff=_sniff_envelope, load=_load_api_envelope, tables=HOSTED_TABLES,
+    example="loganalyze ingest logs-all-page-*.json",
+))
+register(LogFormat(
+    name="supabase-csv",
+    description="Supabase Logs Explorer 'Download CSV' (nested values as JSON text in cells)",
+    sniff=_sniff_csv, load=_load_csv, tables=HOSTED_TABLES,
+    example="loganalyze ingest supabase-logs-<ref>.csv",
+))
