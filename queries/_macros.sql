@@ -128,3 +128,82 @@ edge_only AS (
 SELECT * FROM primary_events
 UNION ALL
 SELECT * FROM edge_only;
+
+-- HTTP requests in the range with their status, from the API gateway (edge_logs, one row
+-- per request) and the app's own routes (vercel_logs request rows; console lines carry no
+-- status). Columns: ts, source, method, path, status, latency_ms, user_id, client_key.
+CREATE OR REPLACE TEMP MACRO la_http(since, until) AS TABLE
+    SELECT ts, 'edge' AS source, method, path, status, latency_ms, user_id,
+           coalesce(user_id, session_id, ip) AS client_key
+    FROM la_edge(since, until)
+    WHERE status IS NOT NULL
+    UNION ALL
+    SELECT ts, 'vercel' AS source, method, path, status, duration_ms AS latency_ms,
+           NULL::VARCHAR AS user_id, NULL::VARCHAR AS client_key
+    FROM vercel_logs
+    WHERE ts >= since AND ts < until AND status IS NOT NULL
+      AND coalesce(type, '') NOT IN ('stdout', 'stderr');
+
+-- The status class a storm is about.
+CREATE OR REPLACE TEMP MACRO la_status_class(status) AS CASE
+    WHEN status = 400 THEN '400'
+    WHEN status IN (401, 403) THEN '401/403'
+    WHEN status = 409 THEN '409'
+    WHEN status = 429 THEN '429'
+    WHEN status BETWEEN 500 AND 599 THEN '5xx'
+    WHEN status BETWEEN 400 AND 499 THEN '4xx other'
+END;
+
+-- Storm episodes. Events are counted per key and window; every window from a key's first
+-- to its last event is scored (quiet windows count as 0). A window is a storm when its
+-- count reaches `min_count` and `multiple` times the median count of the `baseline`
+-- windows before it (missing history counts as 0). Consecutive storm windows form one
+-- episode: start, end (exclusive), total, peak window and its count, and the median of the
+-- windows before the episode.
+-- `kind` picks the events: 'conflict' = 409 / 23505 / 23P01 by table and constraint
+-- (la_db_errors, each event once); 'status' = HTTP 4xx/5xx by source, status class, path.
+CREATE OR REPLACE TEMP MACRO la_storms(kind, since, until, width, min_count, multiple,
+                                       baseline, tolerance) AS TABLE
+WITH events AS (
+    SELECT ts, coalesce(relation, '?') AS k1, coalesce(constraint_name, '') AS k2,
+           '' AS k3
+    FROM la_db_errors(since, until, tolerance)
+    WHERE kind = 'conflict' AND (sqlstate IN ('23505', '23P01') OR status = 409)
+    UNION ALL
+    SELECT ts, source AS k1, la_status_class(status) AS k2, path AS k3
+    FROM la_http(since, until)
+    WHERE kind = 'status' AND status >= 400
+),
+counts AS (
+    SELECT k1, k2, k3, time_bucket(width, ts) AS w, count(*) AS n
+    FROM events
+    GROUP BY ALL
+),
+spans AS (
+    SELECT k1, k2, k3, min(w) AS first_w, max(w) AS last_w FROM counts GROUP BY ALL
+),
+dense AS (
+    SELECT s.k1, s.k2, s.k3, g.w, coalesce(c.n, 0) AS n
+    FROM spans AS s
+    CROSS JOIN LATERAL (SELECT unnest(generate_series(s.first_w, s.last_w, width)) AS w) AS g
+    LEFT JOIN counts AS c ON c.k1 = s.k1 AND c.k2 = s.k2 AND c.k3 = s.k3 AND c.w = g.w
+),
+scored AS (
+    SELECT *,
+           coalesce(median(n) OVER (PARTITION BY k1, k2, k3 ORDER BY w
+                                    ROWS BETWEEN baseline PRECEDING AND 1 PRECEDING), 0)
+               AS baseline_median
+    FROM dense
+),
+storm_windows AS (
+    SELECT *,
+           w - width * row_number() OVER (PARTITION BY k1, k2, k3 ORDER BY w) AS episode
+    FROM scored
+    WHERE n >= min_count AND n >= multiple * baseline_median
+)
+SELECT min(w) AS window_start, k1, k2, k3,
+       sum(n)::BIGINT AS count, max(n) AS peak_count, count(*) AS windows,
+       arg_min(baseline_median, w) AS baseline_median,
+       max(w) + width AS window_end, arg_max(w, n) AS peak_window
+FROM storm_windows
+GROUP BY k1, k2, k3, episode;

@@ -1,0 +1,18 @@
+-- name: status_storms
+-- title: HTTP status storms
+-- finds: 4xx/5xx responses per source (edge = API gateway, vercel = app routes), status
+--   class (400, 401/403, 409, 429, 5xx, 4xx other) and path, with the same storm and
+--   episode rules as conflict_storms.
+-- rank: 30
+-- param min_count: integer = 10 -- fewest responses in a window for a storm
+-- param multiple: double = 3.0 -- a storm window has at least this multiple of the baseline median
+-- param baseline_windows: integer = 10 -- windows before a window that form its baseline
+-- subject: source, status_class, path
+-- metrics: count, peak_count, windows, baseline_median
+-- details: window_end, peak_window
+-- events: count
+SELECT window_start, k1 AS source, k2 AS status_class, k3 AS path,
+       count, peak_count, windows, baseline_median, window_end, peak_window
+FROM la_storms('status', $since, $until, $window, $min_count, $multiple,
+               $baseline_windows, INTERVAL 0 SECOND)
+ORDER BY window_start, source, status_class, path
