@@ -1,9 +1,204 @@
-"""CLI commands of this area (not built yet)."""
+"""Commands that move data: `ingest`, `query`, `schema`, `formats`."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from ..errors import LogAnalyzeError, UsageError
+from ..store import connect, resolve_db_path
+from .common import DbOption, fail, stderr
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    app.command("ingest")(ingest_command)
+    app.command("query")(query_command)
+    app.command("schema")(schema_command)
+    app.command("formats")(formats_command)
+
+
+def ingest_command(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Log exports: files or directories (recursed); .gz/.bz2/.xz read directly."),
+    ],
+    db: DbOption = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Force the log table for rows whose source cannot be told (e.g. edge_logs)."),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Force the reader instead of sniffing (see `loganalyze formats`)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Fail (exit 3, database unchanged) if any row cannot be normalized.")
+    ] = False,
+    log_line_prefix: Annotated[
+        str | None,
+        typer.Option(help="Postgres log_line_prefix of stderr logs, e.g. '%m [%p] %q%u@%d '."),
+    ] = None,
+    date: Annotated[
+        str | None,
+        typer.Option(help="Date (YYYY-MM-DD, UTC) for logs that carry only a time of day (Realtime)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+) -> None:
+    """Read log exports into a DuckDB database (default ./loganalyze.duckdb).
+
+    Formats are sniffed from content. The whole run is one transaction: if any file
+    cannot be read, nothing is written. Rows that cannot be normalized are kept in the
+    rejected_rows table and counted in the summary.
+    """
+    from ..ingest import ingest
+
+    try:
+        reference_date = _parse_date(date)
+        con = connect(resolve_db_path(db, have_paths=False))
+        with _progress(paths) as progress:
+            summary = ingest(
+                paths,
+                con,
+                source=source,
+                fmt=fmt,
+                strict=strict,
+                log_line_prefix=log_line_prefix,
+                reference_date=reference_date,
+                progress=progress,
+            )
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    else:
+        from ..report.ingest_summary import render_ingest_summary
+
+        render_ingest_summary(summary, stderr)
+
+
+def query_command(
+    sql: Annotated[str, typer.Argument(help="SQL to run against the normalized tables.")],
+    db: DbOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table (for people), json (array of row objects) or csv.")
+    ] = "table",
+) -> None:
+    """Run ad-hoc SQL against the database and print the result."""
+    import duckdb
+
+    if fmt not in ("table", "json", "csv"):
+        raise fail(UsageError(f"unknown format {fmt!r}", hint="use table, json or csv"))
+    try:
+        con = connect(resolve_db_path(db, have_paths=False), read_only=True)
+        try:
+            frame = con.sql(sql).pl()
+        except duckdb.Error as exc:
+            raise UsageError(str(exc).strip(), hint="`loganalyze schema` lists the tables and columns") from None
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
+    if fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    else:
+        from ..report.tables import print_frame
+
+        print_frame(frame)
+
+
+def schema_command(
+    table: Annotated[str | None, typer.Argument(help="Show one table only.")] = None,
+) -> None:
+    """Describe the normalized tables and their columns (docs/schema.md has the meanings)."""
+    from ..schema_doc import column_docs
+
+    docs = column_docs()
+    if table is not None and table not in docs:
+        raise fail(UsageError(f"unknown table {table!r}", hint="tables: " + ", ".join(docs)))
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for name, columns in docs.items():
+        if table is not None and name != table:
+            continue
+        grid = Table(title=name, title_justify="left", show_lines=False)
+        grid.add_column("column", style="bold")
+        grid.add_column("type")
+        grid.add_column("meaning")
+        for col in columns:
+            grid.add_row(col.name, col.type, col.doc)
+        console.print(grid)
+
+
+def formats_command() -> None:
+    """List the log formats that ingest recognizes, with an example each."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..ingest import formats
+
+    grid = Table(title="formats (sniffed from content; force one with ingest --format NAME)")
+    grid.add_column("name", style="bold")
+    grid.add_column("what it reads")
+    grid.add_column("tables")
+    for f in sorted(formats(), key=lambda f: f.name):
+        grid.add_row(f.name, f.description, ", ".join(f.tables))
+    Console().print(grid)
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"not a date: {text!r}", hint="use YYYY-MM-DD") from None
+
+
+class _progress:
+    """A progress bar on stderr for inputs large enough to wait for; silent otherwise."""
+
+    THRESHOLD = 50 * 1024 * 1024
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self.bar = None
+        self.task = None
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        from ..ingest import expand_paths
+
+        try:
+            total = sum(p.stat().st_size for p in expand_paths(self.paths))
+        except LogAnalyzeError:
+            return None  # the ingest itself reports the bad path
+        if total < self.THRESHOLD or not stderr.is_terminal:
+            return None
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("[bold]ingest[/] {task.fields[file]}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task("ingest", total=total, file="")
+
+        def update(file: str, done: int, total_bytes: int) -> None:
+            assert self.bar is not None and self.task is not None
+            self.bar.update(self.task, completed=done, total=total_bytes, file=Path(file).name)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()

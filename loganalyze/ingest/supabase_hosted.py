@@ -398,7 +398,7 @@ def _load_rows(ctx: FileContext) -> None:
         "FROM _la_raw WHERE _target IS NULL"
     )
     ctx.execute("DROP TABLE _la_raw")
-    if ctx.result.rows == 0 and ctx.result.rejected == 0:
+    if ctx.result.rows == 0 and ctx.result.rejected == 0 and ctx.result.duplicates == 0:
         ctx.note("no log rows in this export")
 
 
