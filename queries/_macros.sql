@@ -207,3 +207,62 @@ SELECT min(w) AS window_start, k1, k2, k3,
        max(w) + width AS window_end, arg_max(w, n) AS peak_window
 FROM storm_windows
 GROUP BY k1, k2, k3, episode;
+
+-- Calls to one Auth (GoTrue) endpoint, each once, from edge_logs (with the caller kind
+-- from x-client-info / user agent and the gateway latency) and auth_logs (GoTrue's own
+-- duration; caller 'unknown'). An auth_logs row is the same call as an edge row when it
+-- carries the edge row's request id (cf_ray / request_id), or else when an edge row of the
+-- same user (any user if the auth row names none) started within `tolerance` before the
+-- auth row and had not ended `tolerance` before it.
+-- Columns: ts, source_table, method, user_id, client_key, caller, status, latency_ms,
+-- error_code, grant_type.
+CREATE OR REPLACE TEMP MACRO la_auth_calls(since, until, auth_path, tolerance) AS TABLE
+WITH edge AS (
+    SELECT ts, 'edge_logs' AS source_table, method, user_id,
+           coalesce(user_id, session_id, ip) AS client_key,
+           la_caller(client_info, user_agent) AS caller, status, latency_ms,
+           error_code,
+           nullif(regexp_extract(query, 'grant_type=([A-Za-z_]+)', 1), '') AS grant_type,
+           request_id, split_part(cf_ray, '-', 1) AS ray
+    FROM la_edge(since, until)
+    WHERE path = auth_path
+),
+auth AS (
+    SELECT ts, 'auth_logs' AS source_table, method, user_id,
+           coalesce(user_id, remote_addr) AS client_key, 'unknown' AS caller, status,
+           duration_ms AS latency_ms,
+           coalesce(error_code,
+                    CASE WHEN error ILIKE '%Already Used%' OR error ILIKE 'Possible abuse attempt%'
+                              OR error ILIKE '%refresh token reuse%'
+                         THEN 'refresh_token_already_used' END) AS error_code,
+           grant_type, request_id, split_part(request_id, '-', 1) AS ray
+    FROM auth_logs
+    WHERE ts >= since AND ts < until AND path = auth_path AND status IS NOT NULL
+),
+auth_unpaired AS (
+    SELECT a.*
+    FROM auth AS a
+    ANTI JOIN (SELECT request_id AS k FROM edge WHERE request_id IS NOT NULL
+               UNION SELECT ray FROM edge WHERE ray IS NOT NULL AND ray <> '') AS ids
+      ON a.request_id = ids.k OR a.ray = ids.k
+),
+auth_only AS (
+    SELECT a.*
+    FROM (SELECT * FROM auth_unpaired WHERE user_id IS NOT NULL) AS a
+    ASOF LEFT JOIN edge AS e ON a.user_id = e.user_id AND a.ts + tolerance >= e.ts
+    WHERE e.ts IS NULL
+       OR e.ts + to_milliseconds(coalesce(e.latency_ms, 0)::BIGINT) + tolerance < a.ts
+    UNION ALL
+    SELECT a.*
+    FROM (SELECT * FROM auth_unpaired WHERE user_id IS NULL) AS a
+    ASOF LEFT JOIN edge AS e ON a.ts + tolerance >= e.ts
+    WHERE e.ts IS NULL
+       OR e.ts + to_milliseconds(coalesce(e.latency_ms, 0)::BIGINT) + tolerance < a.ts
+)
+SELECT ts, source_table, method, user_id, client_key, caller, status, latency_ms, error_code,
+       grant_type
+FROM edge
+UNION ALL
+SELECT ts, source_table, method, user_id, client_key, caller, status, latency_ms, error_code,
+       grant_type
+FROM auth_only;
