@@ -1,0 +1,73 @@
+"""Reports people read: `build_report` computes a Report from the database once; the
+renderers show it in a terminal (rich), as markdown, as JSON, as one self-contained HTML
+page, or as chart files. rich and plotly are imported only by the renderer that needs
+them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .model import DetectorResult, DodSummary, DodVerdict, Report, build_report
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .charts import Mark
+
+
+def render_rich(report: Report, console: Console) -> None:
+    from .console import render_rich as render
+
+    render(report, console)
+
+
+def render_markdown(report: Report) -> str:
+    from .markdown import render_markdown as render
+
+    return render(report)
+
+
+def render_json(report: Report) -> str:
+    from .jsonout import render_json as render
+
+    return render(report)
+
+
+def render_html(report: Report, marks: Sequence[Mark | str] = ()) -> str:
+    """`marks`: Mark objects or `"2026-11-20T10:05 fix deployed"` strings (a time without
+    an offset is read in the report's zone)."""
+    from .htmlpage import render_html as render
+
+    return render(report, parse_marks(report, marks))
+
+
+def write_charts(
+    report: Report, out_dir: str | Path, *, fmt: str = "png", marks: Sequence[Mark | str] = ()
+) -> list[Path]:
+    """Each chart as its own file in `out_dir` (`timeline.FMT`, `<detector>.FMT`)."""
+    from .charts import write_charts as write
+
+    return write(report, out_dir, fmt=fmt, marks=parse_marks(report, marks))
+
+
+def parse_marks(report: Report, marks: Sequence[Mark | str]) -> list[Mark]:
+    from .charts import Mark, parse_mark
+
+    return [m if isinstance(m, Mark) else parse_mark(m, report.tz) for m in marks]
+
+
+__all__ = [
+    "DetectorResult",
+    "DodSummary",
+    "DodVerdict",
+    "Report",
+    "build_report",
+    "parse_marks",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_rich",
+    "write_charts",
+]

@@ -1,0 +1,107 @@
+"""The on-call terminal view: a header, then one panel per detector that found something,
+most severe first, then the DoD verdicts. Fits a 100-column terminal; rich drops colour
+by itself when the output is not a terminal."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .model import DetectorResult, Report
+from .text import (
+    DOD_COLUMNS,
+    dod_rows,
+    header_facts,
+    key_number_text,
+    offender_rows,
+    seen_text,
+    sparkline,
+    window_series,
+)
+
+VERDICT_STYLES = {"PASS": "green", "FAIL": "bold red", "WARN": "yellow", "INCONCLUSIVE": "magenta"}
+
+
+def render_rich(report: Report, console: Console) -> None:
+    """Print the report on `console` (tests pass `Console(file=StringIO(), width=100)`)."""
+    console.print(_header(report))
+    if report.notice:
+        console.print(Text("note: " + report.notice, style="yellow"))
+    found = report.found
+    if not found:
+        console.print(Text("No detector found anything in this range.", style="green"))
+    for result in found:
+        console.print(_result_panel(report, result))
+    if report.quiet:
+        console.print(
+            Text("Nothing found by: ", style="dim")
+            + Text(", ".join(r.name for r in report.quiet), style="dim")
+        )
+    if report.dod is not None:
+        console.print(_dod_table(report))
+
+
+def _header(report: Report) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in header_facts(report):
+        grid.add_row(label, value)
+    return Panel(grid, title="loganalyze report", title_align="left", box=box.ROUNDED)
+
+
+def _result_panel(report: Report, result: DetectorResult) -> Panel:
+    parts: list = [Text(result.spec.finds, style="dim"), Text(key_number_text(result))]
+    seen = seen_text(result, report.tz)
+    if seen:
+        parts.append(Text(seen, style="dim"))
+    columns, rows = offender_rows(result, report.tz, compact=True)
+    if rows:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
+        numeric = set(result.metric_columns)
+        for column in columns:
+            table.add_column(
+                column,
+                justify="right" if column in numeric else "left",
+                overflow="fold",
+                no_wrap=column in numeric,
+            )
+        for row in rows:
+            table.add_row(*row)
+        parts.append(table)
+    spark = sparkline(window_series(report, result))
+    if spark.strip():
+        parts.append(
+            Text(f"{result.headline_label} per {report.window_text}  ", style="dim")
+            + Text(spark, style="cyan")
+        )
+    style = "red" if result.rank < 30 else "yellow" if result.rank < 60 else "blue"
+    return Panel(
+        Group(*parts),
+        title=f"[bold]{result.title}[/] [dim]({result.name})[/]",
+        title_align="left",
+        border_style=style,
+        box=box.ROUNDED,
+    )
+
+
+def _dod_table(report: Report) -> Table | Panel:
+    assert report.dod is not None
+    dod = report.dod
+    if dod.error:
+        return Panel(
+            Text(dod.error, style="yellow"), title="Definitions of Done", title_align="left"
+        )
+    table = Table(
+        title=f"Definitions of Done ({dod.file}): {dod.outcome.upper()}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in DOD_COLUMNS:
+        table.add_column(column, overflow="fold", no_wrap=column in {"id", "verdict"})
+    for row in dod_rows(report):
+        table.add_row(*row[:1], Text(row[1], style=VERDICT_STYLES.get(row[1], "")), *row[2:])
+    return table

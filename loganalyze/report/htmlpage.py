@@ -1,0 +1,138 @@
+"""The postmortem page: one self-contained HTML file (plotly.js embedded once, no CDN, no
+external request) that opens offline from a mail attachment. The incident timeline
+first, then a chart and table per detector that found something, then the DoD verdicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from .charts import Mark, detector_figure, timeline_figure
+from .model import DetectorResult, Report
+from .text import DOD_COLUMNS, dod_rows, header_facts, key_number_text, offender_rows, seen_text
+
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px auto;
+       max-width: 1500px; color: #222; padding: 0 16px; }
+h1 { font-size: 1.6em; margin-bottom: 4px; }
+h2 { font-size: 1.25em; margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+table.facts th { background: none; border: none; padding-right: 16px; }
+table.facts td { border: none; }
+.finds { color: #555; font-style: italic; }
+.note { background: #fff6d5; padding: 8px 12px; border-left: 4px solid #e0b000; }
+.verdict-pass { color: #1a7f37; font-weight: bold; }
+.verdict-fail { color: #cf222e; font-weight: bold; }
+.verdict-warn { color: #9a6700; font-weight: bold; }
+.verdict-inconclusive, .verdict-skipped { color: #8250df; font-weight: bold; }
+.chart { overflow-x: auto; }
+"""
+
+
+def _table(columns: list[str], rows: list[list[str]], numeric: set[str] = frozenset()) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{escape(v)}</td>' if c in numeric else f"<td>{escape(v)}</td>"
+            for c, v in zip(columns, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _chart(fig, name: str) -> str:
+    div = fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=f"chart-{name}", config=PLOTLY_CONFIG
+    )
+    return f'<div class="chart" data-chart="{escape(name)}">{div}</div>'
+
+
+def _result_section(report: Report, result: DetectorResult, marks: Sequence[Mark]) -> str:
+    parts = [
+        f'<section class="detector" id="detector-{escape(result.name)}">',
+        f"<h2>{escape(result.title)} <code>{escape(result.name)}</code></h2>",
+        f'<p class="finds">{escape(result.spec.finds)}</p>',
+        f"<p>{escape(key_number_text(result))}</p>",
+    ]
+    seen = seen_text(result, report.tz)
+    if seen:
+        parts.append(f"<p>{escape(seen.capitalize())}</p>")
+    parts.append(_chart(detector_figure(report, result, marks), result.name))
+    columns, rows = offender_rows(result, report.tz)
+    if rows:
+        parts.append("<h3>Top offenders</h3>")
+        parts.append(_table(columns, rows, set(result.metric_columns)))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _dod_section(report: Report) -> str:
+    assert report.dod is not None
+    dod = report.dod
+    title = f"Definitions of Done ({escape(dod.file)}): {escape(dod.outcome.upper())}"
+    if dod.error:
+        return (
+            f'<section id="dod"><h2>{title}</h2><p class="note">{escape(dod.error)}</p></section>'
+        )
+    head = "".join(f"<th>{escape(c)}</th>" for c in DOD_COLUMNS)
+    body = []
+    for row in dod_rows(report):
+        verdict = row[1].lower()
+        cells = [
+            f"<td>{escape(row[0])}</td>",
+            f'<td class="verdict-{escape(verdict)}">{escape(row[1])}</td>',
+        ]
+        cells += [f"<td>{escape(v)}</td>" for v in row[2:]]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f'<section id="dod"><h2>{title}</h2>{table}</section>'
+
+
+def render_html(report: Report, marks: Sequence[Mark] = ()) -> str:
+    """The whole page as one string."""
+    from plotly.offline import get_plotlyjs
+
+    facts = "".join(
+        f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
+        for label, value in header_facts(report)
+    )
+    body = [
+        "<header><h1>loganalyze report</h1>",
+        f'<table class="facts">{facts}</table></header>',
+    ]
+    if report.notice:
+        body.append(f'<p class="note">{escape(report.notice)}</p>')
+    body.append('<section id="timeline"><h2>Incident timeline</h2>')
+    body.append(_chart(timeline_figure(report, marks), "timeline"))
+    body.append("</section>")
+    found = report.found
+    if not found:
+        body.append("<p>No detector found anything in this range.</p>")
+    body.extend(_result_section(report, result, marks) for result in found)
+    if report.quiet:
+        names = ", ".join(f"<code>{escape(r.name)}</code>" for r in report.quiet)
+        body.append(f"<p><strong>Nothing found by:</strong> {names}</p>")
+    if report.dod is not None:
+        body.append(_dod_section(report))
+    title = "loganalyze report"
+    if report.start is not None:
+        title += " " + escape(header_facts(report)[0][1].split("  ")[0])
+    # plotly.js goes inline, once, so the file works offline; "</" is split so no
+    # string inside the library can end the script element early.
+    plotly_js = get_plotlyjs().replace("</", "<\\/")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{title}</title>\n<style>{STYLE}</style>\n"
+        f'<script type="text/javascript">{plotly_js}</script>\n</head>\n<body>\n'
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )

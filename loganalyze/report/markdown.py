@@ -1,0 +1,70 @@
+"""The report as markdown, for pasting into a postmortem document: the same content as
+the terminal view (header, one section per detector that found something, DoD table)."""
+
+from __future__ import annotations
+
+from .model import DetectorResult, Report
+from .text import (
+    DOD_COLUMNS,
+    dod_rows,
+    header_facts,
+    key_number_text,
+    offender_rows,
+    seen_text,
+    sparkline,
+    window_series,
+)
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _table(columns: list[str], rows: list[list[str]], right: set[str] = frozenset()) -> list[str]:
+    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |"]
+    lines.append("|" + "|".join("---:" if c in right else "---" for c in columns) + "|")
+    lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    lines = ["# loganalyze report", ""]
+    lines += _table(["", ""], [[f"**{k}**", v] for k, v in header_facts(report)])
+    lines.append("")
+    if report.notice:
+        lines += [f"> **Note:** {report.notice}", ""]
+    found = report.found
+    if not found:
+        lines += ["No detector found anything in this range.", ""]
+    for position, result in enumerate(found, start=1):
+        lines += _section(report, result, position)
+    if report.quiet:
+        lines += ["**Nothing found by:** " + ", ".join(f"`{r.name}`" for r in report.quiet), ""]
+    if report.dod is not None:
+        lines += _dod(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _section(report: Report, result: DetectorResult, position: int) -> list[str]:
+    lines = [f"## {position}. {result.title} (`{result.name}`)", "", f"_{result.spec.finds}_", ""]
+    lines += [key_number_text(result), ""]
+    seen = seen_text(result, report.tz)
+    if seen:
+        lines += [seen.capitalize(), ""]
+    columns, rows = offender_rows(result, report.tz)
+    if rows:
+        lines += _table(columns, rows, right=set(result.metric_columns))
+        lines.append("")
+    spark = sparkline(window_series(report, result))
+    if spark.strip():
+        lines += [f"{result.headline_label} per {report.window_text}: `{spark}`", ""]
+    return lines
+
+
+def _dod(report: Report) -> list[str]:
+    assert report.dod is not None
+    dod = report.dod
+    lines = [f"## Definitions of Done (`{dod.file}`): {dod.outcome.upper()}", ""]
+    if dod.error:
+        return lines + [dod.error, ""]
+    return lines + _table(DOD_COLUMNS, dod_rows(report)) + [""]

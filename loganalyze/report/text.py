@@ -1,0 +1,179 @@
+"""Text pieces shared by the terminal and markdown reports, so both say the same thing:
+the header facts, number and cell formatting, and per-window sparklines."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .model import DetectorResult, Report
+from .zones import format_instant, zone_label
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 60
+CELL_WIDTH = 60
+
+# DuckDB's time_bucket origin for sub-month widths: windows are aligned to it.
+BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+
+
+def fmt_number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:,.2f}"
+    return str(value)
+
+
+def fmt_cell(value: Any, zone: str, width: int = CELL_WIDTH) -> str:
+    """One table cell: numbers grouped, instants in the display zone, long text cut."""
+    if isinstance(value, datetime):
+        return format_instant(value, zone)
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():g}s"
+    if isinstance(value, int | float) or value is None:
+        return fmt_number(value)
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def window_series(report: Report, result: DetectorResult) -> np.ndarray:
+    """The result's headline value in every window of the report's range (zeros where
+    the detector found nothing), oldest first."""
+    per_window = result.per_window()
+    if report.start is None or report.end is None or per_window.height == 0:
+        return np.zeros(0)
+    step_us = int(report.window / timedelta(microseconds=1))
+    first = _bucket_index(report.start, step_us)
+    count = max(1, _bucket_index(report.end, step_us, exclusive=True) - first + 1)
+    offsets = per_window.select(
+        (
+            (pl.col("window_start") - pl.lit(BUCKET_ORIGIN)).dt.total_microseconds() // step_us
+            - first
+        ).alias("index"),
+        pl.col("value").fill_null(0),
+    ).filter((pl.col("index") >= 0) & (pl.col("index") < count))
+    return np.bincount(
+        offsets["index"].to_numpy(), weights=offsets["value"].to_numpy(), minlength=count
+    )
+
+
+def _bucket_index(instant: datetime, step_us: int, *, exclusive: bool = False) -> int:
+    micros = (instant - BUCKET_ORIGIN) // timedelta(microseconds=1)
+    if exclusive:
+        micros -= 1
+    return int(micros // step_us)
+
+
+def sparkline(values: np.ndarray, width: int = SPARK_WIDTH) -> str:
+    """Unicode blocks, one per window (adjacent windows merged by their peak when there
+    are more windows than `width`); an empty window is a space."""
+    if values.size == 0:
+        return ""
+    if values.size > width:
+        per_cell = -(-values.size // width)
+        padded = np.zeros(per_cell * (-(-values.size // per_cell)))
+        padded[: values.size] = values
+        values = padded.reshape(-1, per_cell).max(axis=1)
+    top = float(values.max())
+    if top <= 0:
+        return " " * values.size
+    levels = np.ceil(values / top * len(SPARK_BLOCKS)).astype(int) - 1
+    chars = np.array(list(SPARK_BLOCKS))[np.clip(levels, 0, len(SPARK_BLOCKS) - 1)]
+    return "".join(np.where(values > 0, chars, " ").tolist())
+
+
+def header_facts(report: Report) -> list[tuple[str, str]]:
+    """(label, text) pairs: range, data span, zone, sources, files, rejected rows."""
+    zone = report.tz
+    facts = [
+        (
+            "Range",
+            f"{format_instant(report.start, zone)} → {format_instant(report.end, zone)}"
+            f"  (window {report.window_text})",
+        ),
+        (
+            "Data",
+            f"{format_instant(report.data_start, zone)} → {format_instant(report.data_end, zone)}",
+        ),
+        ("Times in", zone_label(zone, report.data_end or report.start)),
+    ]
+    if report.sources.height:
+        sources = " · ".join(
+            f"{s} {fmt_number(n)}" for s, n in report.sources.select("source", "rows").iter_rows()
+        )
+    else:
+        sources = "none (the database holds no log rows)"
+    facts.append(("Sources", sources))
+    if report.files.height:
+        formats = (
+            report.files.group_by("format")
+            .agg(pl.len().alias("files"))
+            .sort(["files", "format"], descending=[True, False])
+        )
+        facts.append(
+            (
+                "Files",
+                f"{report.files.height} ingested ("
+                + ", ".join(f"{f} ×{n}" for f, n in formats.iter_rows())
+                + ")",
+            )
+        )
+    if report.rejected_rows:
+        reasons = ", ".join(
+            f"{fmt_cell(reason, zone, 40)}: {fmt_number(n)}"
+            for reason, n in report.rejected.head(3).iter_rows()
+        )
+        more = " …" if report.rejected.height > 3 else ""
+        facts.append(("Rejected", f"{fmt_number(report.rejected_rows)} rows ({reasons}{more})"))
+    else:
+        facts.append(("Rejected", "0 rows"))
+    return facts
+
+
+def key_number_text(result: DetectorResult) -> str:
+    return " · ".join(f"{k.label} {fmt_number(k.value)}" for k in result.key_numbers())
+
+
+def seen_text(result: DetectorResult, zone: str) -> str | None:
+    first, last = result.first_seen(), result.last_seen()
+    if first is None or last is None:
+        return None
+    return f"first window {format_instant(first, zone)}, last {format_instant(last, zone)}"
+
+
+def offender_rows(
+    result: DetectorResult, zone: str, *, compact: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """Column names and formatted cells of the top offenders (`compact`: the subjects,
+    the events column and two more metrics, for a terminal)."""
+    top = result.top_offenders()
+    if compact:
+        top = top.select(result.subject_columns + result.compact_metrics())
+    return list(top.columns), [[fmt_cell(v, zone) for v in row] for row in top.iter_rows()]
+
+
+def dod_rows(report: Report) -> list[list[str]]:
+    if report.dod is None:
+        return []
+    return [
+        [v.id, v.verdict.upper(), v.severity, v.title, v.observed, v.threshold]
+        for v in report.dod.verdicts
+    ]
+
+
+DOD_COLUMNS = ["id", "verdict", "severity", "check", "observed", "threshold"]
