@@ -1,9 +1,116 @@
-"""CLI commands of this area (not built yet)."""
+"""`loganalyze check`: judge a DoD file against logs, for CI (exit codes in ExitCode)."""
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from ..errors import InputError, LogAnalyzeError
+from ..store import MEMORY, connect, resolve_db_path
+from .common import DbOption, LastOption, PathsArgument, SinceOption, UntilOption, fail
+
+DUCKDB_MAGIC = b"DUCK"
+"""DuckDB database files carry this at byte offset 8."""
+
+
+class OutputFormat(enum.StrEnum):
+    rich = "rich"
+    json = "json"
+    markdown = "markdown"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    app.command("check")(check_command)
+
+
+def check_command(
+    dod_file: Annotated[
+        Path, typer.Argument(help="The DoD file (TOML; see docs/check.md).", show_default=False)
+    ],
+    paths: PathsArgument = None,
+    db: DbOption = None,
+    baseline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--baseline",
+            help="A baseline run for relative thresholds (baseline.count, drop()): a .duckdb "
+            "database, or log files/directories (ingested in memory). Repeat for several paths.",
+            show_default=False,
+        ),
+    ] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit", help="Also write a JUnit XML report here (one testcase per check)."
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="rich (terminal), json (only JSON on stdout), or markdown."),
+    ] = OutputFormat.rich,
+) -> None:
+    """Judge the Definitions of Done of DOD_FILE against logs.
+
+    With PATHs the logs are ingested into memory (or into --db); otherwise --db is read.
+    Exit codes: 0 every check passed (warn-severity failures included); 1 a fail-severity
+    check failed; 2 usage or DoD-file error; 3 input error; 4 nothing failed but a check
+    lacked the data to decide.
+    """
+    from ..dod import check, load_dod
+
+    try:
+        dod = load_dod(dod_file)
+        con = open_logs(paths or [], db)
+        baseline_con = open_logs(baseline, None) if baseline else None
+        report = check(con, dod, baseline_con, since=since, until=until, last=last)
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
+    _render(report, output)
+    if junit is not None:
+        from ..dod.junit import write_junit
+
+        write_junit(report, junit)
+    raise typer.Exit(int(report.exit_code))
+
+
+def open_logs(paths: list[Path], db: Path | None):
+    """A connection holding the logs: a single DuckDB file is opened read-only, log paths
+    are ingested (into `db`, else into memory), and without paths `db` is read."""
+    if len(paths) == 1 and _is_duckdb_file(paths[0]):
+        if db is not None:
+            raise InputError(f"{paths[0]} is a database: give it as --db, not with --db {db}")
+        return connect(paths[0], read_only=True)
+    target = resolve_db_path(db, have_paths=bool(paths))
+    con = connect(target, read_only=not paths and target != MEMORY)
+    if paths:
+        from ..ingest import ingest
+
+        ingest(paths, con)
+    return con
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return path.is_file() and handle.read(12)[8:12] == DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
+def _render(report, output: OutputFormat) -> None:
+    from ..dod import render
+
+    if output is OutputFormat.json:
+        print(render.to_json(report))
+    elif output is OutputFormat.markdown:
+        print(render.to_markdown(report), end="")
+    else:
+        from rich.console import Console
+
+        render.print_rich(report, Console())

@@ -1,0 +1,544 @@
+"""Judging a DoD against a database (and optionally a baseline run's database).
+
+Each check runs its detector once per distinct (detector, window, params) over the
+analysed range, keeps the rows its `where` selects, and evaluates its thresholds on that
+frame with polars: aggregates are column reductions, never Python loops over rows.
+
+What a metric means in a threshold (documented in docs/check.md):
+- a bare *count* metric (the detector's events column, `count`, or a name ending in
+  `_count`) is the sum over the matching rows; no rows is 0;
+- a bare non-count metric (a latency, a rate, a ratio) is its largest value over the
+  matching rows: the worst window or subject; no rows cannot be judged (inconclusive);
+- `*_per_window(x)` first totals x per window (sum for counts, max otherwise); for counts
+  every window of the analysed range takes part, empty ones as 0.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..store import quote_ident
+from .expr import (
+    PER_WINDOW,
+    Aggregate,
+    BinaryOp,
+    Comparison,
+    Drop,
+    Negate,
+    Node,
+    Number,
+    is_percentage,
+    needs_baseline,
+)
+from .model import (
+    Check,
+    CheckReport,
+    CheckResult,
+    Dod,
+    Filter,
+    Severity,
+    Threshold,
+    ThresholdResult,
+    Verdict,
+)
+
+# DuckDB's time_bucket origin for widths under a month: windows are aligned to it.
+BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+}
+QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
+
+
+def compare(op: str, observed: float, limit: float) -> bool:
+    """A comparison of two values where float noise never decides: values within a
+    relative 1e-9 of each other are equal (90% of 1400 and a drop of 1260 from 1400)."""
+    if math.isclose(observed, limit, rel_tol=1e-9, abs_tol=1e-12):
+        return op in ("<=", ">=", "==")
+    return bool(COMPARE[op](observed, limit))
+
+
+class Undecidable(Exception):
+    """A value the data cannot provide (no rows for a latency, a baseline of 0)."""
+
+
+def is_count(spec: Any, metric: str) -> bool:
+    """Whether a metric counts things, so that it adds up across rows and windows."""
+    return metric == spec.events or metric == "count" or metric.endswith("_count")
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Matching:
+    """A check's detector rows on one run, after its `where`."""
+
+    spec: Any
+    frame: pl.DataFrame
+    window: timedelta
+    range_start: datetime | None
+    range_end: datetime | None
+
+    @property
+    def events(self) -> float | None:
+        if self.spec.events is None:
+            return None
+        return float(self.frame.get_column(self.spec.events).sum() or 0)
+
+    @property
+    def windows(self) -> int | None:
+        return self.frame.get_column("window_start").n_unique() if self.spec.windowed else None
+
+    def windows_in_range(self) -> int | None:
+        """How many windows the analysed range spans (None when it is unbounded)."""
+        if self.range_start is None or self.range_end is None:
+            return None
+        first = (self.range_start - BUCKET_ORIGIN) // self.window
+        last = (self.range_end - timedelta(microseconds=1) - BUCKET_ORIGIN) // self.window
+        return max(int(last - first) + 1, 1)
+
+
+@dataclass
+class Run:
+    """One database under judgement: its resolved range and cached detector frames."""
+
+    con: Any
+    time_range: Any
+    label: str
+    _frames: dict[tuple, tuple[Any, pl.DataFrame]] = field(default_factory=dict)
+    _rows: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, con: Any, label: str, *, since=None, until=None, last=None) -> Run:
+        from ..timeparse import resolve_range
+
+        return cls(con, resolve_range(con, since, until, last), label)
+
+    @property
+    def notice(self) -> str | None:
+        """Why this run's range holds nothing to judge, or None."""
+        from ..detectors import window_notice
+
+        return window_notice(self.time_range)
+
+    def matching(self, check: Check) -> Matching:
+        from ..detectors import detect
+        from ..timeparse import parse_duration
+
+        key = (
+            check.detector,
+            check.window,
+            tuple(sorted((k, repr(v)) for k, v in check.params.items())),
+        )
+        if key not in self._frames:
+            finding = detect(
+                self.con,
+                check.detector,
+                window=check.window,
+                time_range=self.time_range,
+                **check.params,
+            )
+            self._frames[key] = (finding.spec, finding.frame)
+        spec, frame = self._frames[key]
+        if check.filters:
+            frame = frame.filter(
+                [_filter_expression(f, frame.schema[f.column]) for f in check.filters]
+            )
+        return Matching(
+            spec, frame, parse_duration(check.window), self.time_range.start, self.time_range.end
+        )
+
+    def table_rows(self, table: str) -> int:
+        """Rows of a log table in the analysed range (table names come from LOG_TABLES)."""
+        if table not in self._rows:
+            start, end = self.time_range.start, self.time_range.end
+            if start is None or end is None:
+                self._rows[table] = 0
+            else:
+                row = self.con.execute(
+                    "SELECT count(*) FROM "
+                    + quote_ident(table)
+                    + " WHERE ts >= $start AND ts < $end",
+                    {"start": start, "end": end},
+                ).fetchone()
+                self._rows[table] = int(row[0]) if row else 0
+        return self._rows[table]
+
+
+def _filter_expression(condition: Filter, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(condition.column)
+    values = list(condition.values)
+    textual = dtype == pl.String or any(isinstance(v, str) for v in values)
+    if textual and dtype != pl.String:
+        column = column.cast(pl.String)
+    if textual:
+        values = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+    if condition.op == "eq":
+        return (column == values[0]).fill_null(False)
+    if condition.op == "in":
+        return column.is_in(values).fill_null(False)
+    if condition.op == "not_in":
+        return (~column.is_in(values)).fill_null(True)
+    text = column.cast(pl.String)
+    if condition.op == "contains":
+        return text.str.contains(str(values[0]), literal=True).fill_null(False)
+    if condition.op == "starts_with":
+        return text.str.starts_with(str(values[0])).fill_null(False)
+    raise ValueError(f"unknown filter operator {condition.op}")
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _reduce(column: pl.Expr, function: str | None, counts: bool) -> pl.Expr:
+    if function is None:
+        return column.sum() if counts else column.max()
+    if function in QUANTILES:
+        return column.quantile(QUANTILES[function], interpolation="linear")
+    return getattr(column, function)()
+
+
+def aggregate(matching: Matching, ref: Aggregate) -> float:
+    """One aggregate over a whole run's matching rows."""
+    counts = is_count(matching.spec, ref.metric)
+    column = pl.col(ref.metric)
+    if ref.function in PER_WINDOW:
+        per_window = (
+            matching.frame.group_by("window_start")
+            .agg(_reduce(column, None, counts).alias("value"))
+            .get_column("value")
+            .drop_nulls()
+        )
+        windows = matching.windows_in_range() if counts else None
+        if windows is not None and windows > per_window.len():
+            # Windows without matching rows are windows with no events.
+            per_window = per_window.extend_constant(0, windows - per_window.len())
+        if per_window.is_empty():
+            if counts:
+                return 0.0
+            raise Undecidable(f"no rows for {ref.metric}")
+        reduced = {"max_per_window": per_window.max, "min_per_window": per_window.min}.get(
+            ref.function, per_window.mean
+        )()
+        return float(reduced)  # type: ignore[arg-type]
+    value = matching.frame.select(_reduce(column, ref.function, counts)).item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        if counts and ref.function in (None, "sum"):
+            return 0.0
+        raise Undecidable(f"no rows for {ref.text()}")
+    return float(value)
+
+
+def aggregate_per_window(matching: Matching, ref: Aggregate) -> pl.Series:
+    """One aggregate per window with matching rows, in window order."""
+    counts = is_count(matching.spec, ref.metric)
+    return (
+        matching.frame.group_by("window_start")
+        .agg(_reduce(pl.col(ref.metric), ref.function, counts).cast(pl.Float64).alias("value"))
+        .sort("window_start")
+        .get_column("value")
+    )
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+@dataclass
+class _Evaluation:
+    current: Matching
+    baseline: Matching | None
+    per_window: bool = False
+    baseline_value: float | None = None
+
+    def value(self, node: Node) -> Any:
+        if isinstance(node, Number):
+            return node.value
+        if isinstance(node, Aggregate):
+            if node.baseline:
+                return self._baseline(node)
+            if self.per_window:
+                return aggregate_per_window(self.current, node)
+            return aggregate(self.current, node)
+        if isinstance(node, Drop):
+            reference = self._baseline(node.operand)
+            if reference == 0:
+                raise Undecidable(f"baseline {node.operand.text()} is 0: drop() is undefined")
+            return (reference - aggregate(self.current, node.operand)) / reference
+        if isinstance(node, Negate):
+            return -self.value(node.operand)
+        if isinstance(node, BinaryOp):
+            left, right = self.value(node.left), self.value(node.right)
+            if node.op == "/" and isinstance(right, float | int) and right == 0:
+                raise Undecidable("division by zero")
+            return ARITHMETIC[node.op](left, right)
+        raise TypeError(node)
+
+    def _baseline(self, ref: Aggregate) -> float:
+        assert self.baseline is not None
+        value = aggregate(self.baseline, Aggregate(ref.metric, ref.function))
+        if self.baseline_value is None:
+            self.baseline_value = value
+        return value
+
+
+def evaluate_threshold(
+    threshold: Threshold, current: Matching, baseline: Matching | None
+) -> ThresholdResult:
+    """Judge one threshold on a run's matching rows (and the baseline run's)."""
+    comparison = threshold.comparison
+    broken = Verdict.FAIL if threshold.severity is Severity.FAIL else Verdict.WARN
+    unit = "%" if is_percentage(comparison.left) or is_percentage(comparison.right) else ""
+    evaluation = _Evaluation(current, baseline, per_window=comparison.sustained_windows is not None)
+    try:
+        if comparison.sustained_windows is not None:
+            return _sustained(threshold, evaluation, broken)
+        observed = float(evaluation.value(comparison.left))
+        limit = float(evaluation.value(comparison.right))
+    except Undecidable as exc:
+        return ThresholdResult(
+            threshold, Verdict.INCONCLUSIVE, None, None, evaluation.baseline_value, unit, str(exc)
+        )
+    holds = compare(comparison.op, observed, limit)
+    message = f"observed {format_value(observed, unit)}, threshold {threshold.text}"
+    if not isinstance(comparison.right, Number):
+        message += f" (limit {format_value(limit, unit)})"
+    if evaluation.baseline_value is not None:
+        message += f"; baseline {format_value(evaluation.baseline_value, '')}"
+    return ThresholdResult(
+        threshold,
+        Verdict.PASS if holds else broken,
+        observed,
+        limit,
+        evaluation.baseline_value,
+        unit,
+        message,
+    )
+
+
+def _sustained(threshold: Threshold, evaluation: _Evaluation, broken: Verdict) -> ThresholdResult:
+    comparison: Comparison = threshold.comparison
+    needed = comparison.sustained_windows
+    assert needed is not None
+    windows = evaluation.current.frame.get_column("window_start").unique().sort()
+    left = _as_series(evaluation.value(comparison.left), windows.len())
+    right = _as_series(evaluation.value(comparison.right), windows.len())
+    holds = COMPARE[comparison.op](left, right).fill_null(True)
+    breaches = pl.DataFrame({"window_start": windows, "left": left, "holds": holds}).filter(
+        ~pl.col("holds")
+    )
+    longest, first, worst = 0, None, None
+    if not breaches.is_empty():
+        width_us = evaluation.current.window // timedelta(microseconds=1)
+        runs = (
+            breaches.with_columns(
+                step=(pl.col("window_start") - pl.col("window_start").min()).dt.total_microseconds()
+                // width_us
+            )
+            .with_columns(run=pl.col("step") - pl.int_range(pl.len()))
+            .group_by("run")
+            .agg(
+                pl.len().alias("windows"),
+                pl.col("window_start").min().alias("first"),
+                (
+                    pl.col("left").max() if comparison.op in ("<", "<=") else pl.col("left").min()
+                ).alias("worst"),
+            )
+            .sort(["windows", "first"], descending=[True, False])
+        )
+        longest, first, worst = runs.row(0)[1:]
+    verdict = broken if longest >= needed else Verdict.PASS
+    if longest:
+        message = (
+            f"broken in {longest} consecutive window(s) from {_iso(first)} (worst {format_value(worst, '')}); "
+            f"fails at {needed}"
+        )
+    else:
+        message = f"held in every window; fails at {needed} consecutive broken windows"
+    return ThresholdResult(
+        threshold,
+        verdict,
+        float(longest),
+        float(needed),
+        evaluation.baseline_value,
+        "windows",
+        message,
+    )
+
+
+def _as_series(value: Any, length: int) -> pl.Series:
+    if isinstance(value, pl.Series):
+        return value
+    return pl.Series([float(value)] * length, dtype=pl.Float64)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A value as the reports show it: percentages for fractions, grouped digits."""
+    if value is None:
+        return "—"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if float(value).is_integer() and abs(value) < 1e15:
+        text = f"{int(value):,}"
+    else:
+        text = f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{text} {unit}".strip() if unit else text
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _volume_problem(check: Check, run: Run, matching: Matching) -> str | None:
+    """Why a run has too little data for this check (prefixed with the run's label)."""
+    prefix = f"{run.label}: " if run.label != "run" else ""
+    notice = run.notice
+    if notice:
+        return prefix + notice
+    for table, needed in check.requires.items():
+        rows = run.table_rows(table)
+        if rows < needed:
+            return prefix + f"{table} has {rows:,} rows in range, the check needs {needed:,}"
+    events = matching.events
+    if check.min_events is not None and (events or 0) < check.min_events:
+        return (
+            prefix
+            + f"{format_value(events or 0, '')} matching events, min_events is {check.min_events:,}"
+        )
+    windows = matching.windows
+    if check.min_windows is not None and (windows or 0) < check.min_windows:
+        return (
+            prefix
+            + f"matching rows in {windows or 0} window(s), min_windows is {check.min_windows}"
+        )
+    return None
+
+
+def judge(check: Check, run: Run, baseline: Run | None = None) -> CheckResult:
+    """Every threshold of one check, then the check's verdict:
+    fail (a fail-severity threshold broken) > warn > inconclusive > pass > skipped."""
+    started = time.perf_counter()
+    current = run.matching(check)
+    too_little = _volume_problem(check, run, current)
+    base_matching = base_problem = None
+    if baseline is not None and any(needs_baseline(t.comparison) for t in check.thresholds):
+        base_matching = baseline.matching(check)
+        base_problem = _volume_problem(check, baseline, base_matching)
+    results = []
+    for threshold in check.thresholds:
+        relative = needs_baseline(threshold.comparison)
+        if relative and baseline is None:
+            results.append(
+                ThresholdResult(
+                    threshold,
+                    Verdict.SKIPPED,
+                    None,
+                    None,
+                    message="needs a baseline run (--baseline)",
+                )
+            )
+            continue
+        result = evaluate_threshold(threshold, current, base_matching if relative else None)
+        problem = too_little or (base_problem if relative else None)
+        if problem:
+            result = ThresholdResult(
+                threshold,
+                Verdict.INCONCLUSIVE,
+                result.observed,
+                result.limit,
+                result.baseline,
+                result.unit,
+                problem,
+            )
+        results.append(result)
+    verdicts = {r.verdict for r in results}
+    for verdict in (
+        Verdict.FAIL,
+        Verdict.WARN,
+        Verdict.INCONCLUSIVE,
+        Verdict.PASS,
+        Verdict.SKIPPED,
+    ):
+        if verdict in verdicts:
+            break
+    message = ""
+    if verdict is Verdict.INCONCLUSIVE:
+        message = next(r.message for r in results if r.verdict is Verdict.INCONCLUSIVE)
+    elif verdict is Verdict.SKIPPED:
+        message = "needs a baseline run (--baseline)"
+    return CheckResult(
+        check,
+        verdict,
+        tuple(results),
+        current.events,
+        current.windows,
+        message,
+        time.perf_counter() - started,
+    )
+
+
+def check(
+    con: Any,
+    dod: Dod | str | Path,
+    baseline: Any = None,
+    *,
+    since: Any = None,
+    until: Any = None,
+    last: Any = None,
+) -> CheckReport:
+    """Judge every check of a DoD against a database.
+
+    `dod` is a `Dod` or the path of a DoD file; `baseline` an optional connection to the
+    database of a baseline run (judged over its whole span, or its own `last`).
+    `since`/`until`/`last` bound the analysed range as for every command.
+    """
+    if not isinstance(dod, Dod):
+        from .load import load_dod
+
+        dod = load_dod(dod)
+    run = Run.open(con, "run", since=since, until=until, last=last)
+    base = Run.open(baseline, "baseline", last=last) if baseline is not None else None
+    results = tuple(judge(c, run, base) for c in dod.checks)
+    return CheckReport(
+        dod,
+        results,
+        range_text=run.time_range.describe(),
+        baseline_range_text=base.time_range.describe() if base is not None else None,
+    )
+
+
+__all__ = [
+    "Matching",
+    "Run",
+    "Undecidable",
+    "aggregate",
+    "check",
+    "evaluate_threshold",
+    "format_value",
+    "is_count",
+    "judge",
+]
