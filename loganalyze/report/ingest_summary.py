@@ -13,10 +13,8 @@ if TYPE_CHECKING:
 def render_ingest_summary(summary: IngestSummary, console: Console) -> None:
     from rich.table import Table
 
-    table = Table(
-        title=f"ingested {len(summary.files)} file(s) in {summary.seconds:.1f}s",
-        title_justify="left",
-    )
+    table = Table(title=f"ingested {len(summary.files)} file(s) in {summary.seconds:.1f}s",
+                  title_justify="left")
     table.add_column("source", style="bold")
     table.add_column("rows", justify="right")
     table.add_column("duplicates", justify="right")
@@ -41,7 +39,7 @@ def render_ingest_summary(summary: IngestSummary, console: Console) -> None:
     if summary.rejected:
         console.print(
             f"[yellow]{summary.rejected:,} row(s) could not be normalized[/]; they are kept: "
-            'loganalyze query "SELECT file, line, reason FROM rejected_rows LIMIT 20"',
+            "loganalyze query \"SELECT file, line, reason FROM rejected_rows LIMIT 20\"",
             highlight=False,
         )
 
