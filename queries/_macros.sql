@@ -266,3 +266,93 @@ UNION ALL
 SELECT ts, source_table, method, user_id, client_key, caller, status, latency_ms, error_code,
        grant_type
 FROM auth_only;
+
+-- Supabase calls attributed to the app route (Vercel function invocation) that made them.
+-- An invocation is a vercel_logs request row (request_id, path = route, ts = start,
+-- duration_ms); its user is the `user=<uuid>` in any line of the same request_id. A
+-- server-side call (edge row whose caller is 'server') belongs to the latest invocation of
+-- the same user that started at or before it, if the call is not later than that
+-- invocation's end. Without vercel_logs in the range, a user's server-side calls separated
+-- by no more than `burst_gap` form one burst, standing in for one request, named after
+-- what it does: `burst:<tables it writes, joined by +>`, else `burst:read <first table>`,
+-- else `burst:<first path>`.
+-- One row per (invocation, call); an invocation without calls has one row with null call
+-- columns. Columns: attribution, invocation, route, user_id, start_ts, call_ts, method,
+-- path, target, is_db, is_write, is_auth_user.
+CREATE OR REPLACE TEMP MACRO la_route_calls(since, until, burst_gap) AS TABLE
+WITH vercel AS (
+    SELECT ts, request_id, path, duration_ms, type, message, status
+    FROM vercel_logs
+    WHERE ts >= since AND ts < until AND request_id IS NOT NULL
+),
+invocations AS (
+    SELECT request_id AS invocation,
+           min(ts) FILTER (WHERE coalesce(type, '') NOT IN ('stdout', 'stderr')
+                                 AND path IS NOT NULL) AS start_ts,
+           arg_min(path, ts) FILTER (WHERE coalesce(type, '') NOT IN ('stdout', 'stderr')
+                                          AND path IS NOT NULL) AS route,
+           max(duration_ms) AS duration_ms,
+           max(nullif(regexp_extract(message, 'user=([0-9A-Za-z-]+)', 1), '')) AS user_id
+    FROM vercel
+    GROUP BY request_id
+    HAVING start_ts IS NOT NULL
+),
+calls AS (
+    SELECT ts AS call_ts, user_id, method, path,
+           CASE WHEN path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || la_rest_table(path)
+                WHEN path LIKE '/rest/v1/%' THEN la_rest_table(path)
+                ELSE path END AS target,
+           path LIKE '/rest/v1/%' AS is_db,
+           path LIKE '/rest/v1/%' AND path NOT LIKE '/rest/v1/rpc/%'
+               AND upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE') AS is_write,
+           path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET' AS is_auth_user
+    FROM la_edge(since, until)
+    WHERE la_caller(client_info, user_agent) = 'server' AND user_id IS NOT NULL
+),
+have_vercel AS (SELECT count(*) > 0 AS yes FROM invocations),
+attributed AS (
+    SELECT i.invocation, c.*
+    FROM calls AS c
+    ASOF JOIN (SELECT * FROM invocations WHERE user_id IS NOT NULL) AS i
+      ON c.user_id = i.user_id AND c.call_ts >= i.start_ts
+    WHERE c.call_ts <= i.start_ts + to_milliseconds(coalesce(i.duration_ms, 0)::BIGINT)
+),
+from_vercel AS (
+    SELECT 'vercel' AS attribution, i.invocation, i.route, i.user_id, i.start_ts,
+           a.call_ts, a.method, a.path, a.target, a.is_db, a.is_write, a.is_auth_user
+    FROM invocations AS i
+    LEFT JOIN attributed AS a ON a.invocation = i.invocation
+),
+burst_marks AS (
+    SELECT *,
+           CASE WHEN call_ts - lag(call_ts) OVER (PARTITION BY user_id ORDER BY call_ts)
+                     <= burst_gap THEN 0 ELSE 1 END AS starts_burst
+    FROM calls
+    WHERE NOT (SELECT yes FROM have_vercel)
+),
+bursts AS (
+    SELECT *,
+           sum(starts_burst) OVER (PARTITION BY user_id ORDER BY call_ts
+                                   ROWS UNBOUNDED PRECEDING) AS burst_no
+    FROM burst_marks
+),
+burst_names AS (
+    SELECT user_id, burst_no,
+           'burst:' || coalesce(
+               string_agg(DISTINCT target, '+' ORDER BY target) FILTER (WHERE is_write),
+               'read ' || arg_min(target, call_ts) FILTER (WHERE is_db),
+               arg_min(path, call_ts)) AS route,
+           min(call_ts) AS start_ts
+    FROM bursts
+    GROUP BY user_id, burst_no
+),
+from_bursts AS (
+    SELECT 'burst' AS attribution, b.user_id || '#' || b.burst_no AS invocation,
+           n.route, b.user_id, n.start_ts,
+           b.call_ts, b.method, b.path, b.target, b.is_db, b.is_write, b.is_auth_user
+    FROM bursts AS b
+    JOIN burst_names AS n USING (user_id, burst_no)
+)
+SELECT * FROM from_vercel
+UNION ALL
+SELECT * FROM from_bursts;

@@ -1,0 +1,70 @@
+-- name: hot_path_cost
+-- title: Hot-path cost per app route
+-- finds: for each app route (Vercel function invocations; without vercel_logs, per-user
+--   bursts of server-side calls), the Supabase calls, database calls (/rest/v1) and
+--   writes (POST/PATCH/PUT/DELETE on /rest/v1 tables) per request (mean, p95, max),
+--   /auth/v1/user calls per request, and calls per participant per minute over the range.
+--   target '(all)' is the route's total; one more row per target (table, rpc/<fn>, auth
+--   path) gives that target's share, so "registrations writes from /presence/ping" is
+--   the row (route /api/presence/ping, target registrations), metric writes. Attribution
+--   rule: la_route_calls in _macros.sql.
+-- rank: 60
+-- windowed: false
+-- param burst_gap: interval = 1s -- without vercel_logs: the longest pause inside one burst
+-- subject: route, target
+-- metrics: requests, participants, calls, calls_per_request_mean, calls_per_request_p95, calls_per_request_max, db_calls_per_request_mean, db_calls_per_request_max, writes, writes_per_request_mean, writes_per_request_max, auth_user_calls_per_request_mean, calls_per_participant_per_minute
+-- details: attribution
+-- events: requests
+WITH rc AS (
+    SELECT * FROM la_route_calls($since, $until, $burst_gap)
+),
+minutes AS (
+    SELECT greatest(epoch($until - $since) / 60.0, 1e-9) AS m
+),
+per_request AS (
+    SELECT attribution, route, invocation, any_value(user_id) AS user_id, '(all)' AS target,
+           count(call_ts) AS calls,
+           count(call_ts) FILTER (WHERE is_db) AS db_calls,
+           count(call_ts) FILTER (WHERE is_write) AS writes,
+           count(call_ts) FILTER (WHERE is_auth_user) AS auth_user_calls
+    FROM rc
+    GROUP BY attribution, route, invocation
+),
+route_targets AS (
+    SELECT DISTINCT route, target FROM rc WHERE target IS NOT NULL
+),
+per_request_target AS (
+    SELECT p.attribution, p.route, p.invocation, p.user_id, rt.target,
+           count(rc.call_ts) AS calls,
+           count(rc.call_ts) FILTER (WHERE rc.is_db) AS db_calls,
+           count(rc.call_ts) FILTER (WHERE rc.is_write) AS writes,
+           count(rc.call_ts) FILTER (WHERE rc.is_auth_user) AS auth_user_calls
+    FROM per_request AS p
+    JOIN route_targets AS rt ON rt.route = p.route
+    LEFT JOIN rc ON rc.invocation = p.invocation AND rc.target = rt.target
+    GROUP BY ALL
+),
+both_levels AS (
+    SELECT * FROM per_request
+    UNION ALL
+    SELECT * FROM per_request_target
+)
+SELECT route, target,
+       count(*) AS requests,
+       count(DISTINCT user_id) AS participants,
+       sum(calls)::BIGINT AS calls,
+       avg(calls) AS calls_per_request_mean,
+       quantile_cont(calls, 0.95) AS calls_per_request_p95,
+       max(calls) AS calls_per_request_max,
+       avg(db_calls) AS db_calls_per_request_mean,
+       max(db_calls) AS db_calls_per_request_max,
+       sum(writes)::BIGINT AS writes,
+       avg(writes) AS writes_per_request_mean,
+       max(writes) AS writes_per_request_max,
+       avg(auth_user_calls) AS auth_user_calls_per_request_mean,
+       sum(calls) / greatest(count(DISTINCT user_id), 1) / (SELECT m FROM minutes)
+           AS calls_per_participant_per_minute,
+       any_value(attribution) AS attribution
+FROM both_levels
+GROUP BY route, target
+ORDER BY route, target = '(all)' DESC, writes DESC, calls DESC, target
