@@ -1,1 +1,139 @@
-"""(format readers of this family are registered here)"""
+"""Self-hosted GoTrue (Supabase Auth) container output: logrus JSON, one object per line.
+
+- `request completed` lines carry `status`, `duration` (nanoseconds, stored as ms) and,
+  from v2.194.0, the `error`; up to v2.193.x an errored request wrote the error on a
+  line of its own before the `request completed` line. That earlier error text is copied
+  onto its `request completed` line (same `request_id`), so both versions give one
+  request row with status and error; the separate error line is kept as its own row
+  (no status), as GoTrue wrote it.
+- GoTrue logs paths without the `/auth/v1` prefix the gateway strips; the public path is
+  stored (`/user` → `/auth/v1/user`) so detectors see one path in every source.
+- Audit lines (`auth_audit_event`, `auth_event`) and metering lines (`action`, `user_id`)
+  fill `action` and `user_id`.
+- `request_id` is not unique per line, so ids are derived from the line itself.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .core import FileContext, LogFormat, register
+from .files import Sample
+from .postgrest import LINE_ID_SQL, TEXT_LINES_SQL, TRANSPORT_PREFIX_RE, strip_transport
+
+# One JSON parse per line into the fields we read (all as text; numbers converted below).
+GOTRUE_FIELDS = json.dumps({
+    "time": "VARCHAR", "level": "VARCHAR", "msg": "VARCHAR", "component": "VARCHAR",
+    "method": "VARCHAR", "path": "VARCHAR", "status": "VARCHAR", "duration": "VARCHAR",
+    "error_code": "VARCHAR", "error": "VARCHAR", "request_id": "VARCHAR",
+    "grant_type": "VARCHAR", "remote_addr": "VARCHAR", "user_id": "VARCHAR",
+    "action": "VARCHAR",
+    "auth_event": {"action": "VARCHAR", "actor_id": "VARCHAR"},
+    "auth_audit_event": {"action": "VARCHAR", "actor_id": "VARCHAR", "request_id": "VARCHAR"},
+})
+
+_LOAD_SQL = """
+WITH lines AS (
+    SELECT _line, line,
+           regexp_extract(line, $prefix_re, 1) AS docker_time,
+           regexp_extract(line, $prefix_re, 2) AS body
+    FROM (""" + TEXT_LINES_SQL + """)
+),
+parsed AS (
+    SELECT _line, line, body, docker_time,
+           CASE WHEN json_valid(body) AND starts_with(ltrim(body), '{')
+                THEN json_transform(body, '""" + GOTRUE_FIELDS + """') END AS g
+    FROM lines
+),
+shaped AS (
+    SELECT _line, line, body, g,
+           la_ts(coalesce(la_nullif_text(g.time), nullif(docker_time, ''))) AS ts,
+           coalesce(la_nullif_text(g.request_id), la_nullif_text(g.auth_audit_event.request_id))
+               AS request_id,
+           la_int(g.status) AS status,
+           -- the error text of a pre-2.194 error line (no status, not `request completed`)
+           CASE WHEN g.status IS NULL AND g.msg IS DISTINCT FROM 'request completed'
+                THEN la_nullif_text(g.error) END AS error_line_error
+    FROM parsed
+)
+SELECT _line, line AS _raw,
+       'gotrue:' || """ + LINE_ID_SQL + """ AS id,
+       ts,
+       la_nullif_text(g.level) AS level,
+       la_nullif_text(g.msg) AS msg,
+       la_nullif_text(g.method) AS method,
+       la_auth_path(la_nullif_text(g.path)) AS path,
+       status,
+       la_double(g.duration) / 1e6 AS duration_ms,
+       la_nullif_text(g.error_code) AS error_code,
+       coalesce(la_nullif_text(g.error),
+           CASE WHEN g.msg = 'request completed' AND request_id IS NOT NULL THEN
+               last_value(error_line_error IGNORE NULLS) OVER (
+                   PARTITION BY request_id ORDER BY _line
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+           END) AS error,
+       request_id,
+       la_nullif_text(g.grant_type) AS grant_type,
+       coalesce(la_nullif_text(g.auth_event.actor_id), la_nullif_text(g.auth_audit_event.actor_id),
+                la_nullif_text(g.user_id)) AS user_id,
+       la_nullif_text(g.remote_addr) AS remote_addr,
+       coalesce(la_nullif_text(g.auth_event.action), la_nullif_text(g.auth_audit_event.action),
+                la_nullif_text(g.action)) AS action,
+       la_nullif_text(g.component) AS component,
+       body AS event_message,
+       CASE WHEN g IS NULL THEN 'not a GoTrue JSON line'
+            WHEN la_nullif_text(g.time) IS NULL AND ts IS NULL THEN 'GoTrue line without "time"'
+            WHEN ts IS NULL THEN 'unreadable time: ' || g.time
+            WHEN la_not_number(g.status) THEN 'status is not a number: ' || g.status
+            WHEN la_not_number(g.duration) THEN 'duration is not a number: ' || g.duration
+       END AS _reject
+FROM shaped
+"""
+
+
+def _load(ctx: FileContext) -> None:
+    ctx.stage("auth_logs", _LOAD_SQL, {"path": ctx.sql_path, "prefix_re": TRANSPORT_PREFIX_RE})
+
+
+# Keys that mark a JSON line as someone else's: hosted/Logflare rows, Vercel entries.
+_FOREIGN_KEYS = {
+    "event_message", "metadata", "log_attributes", "deploymentId", "projectId", "proxy",
+    "requestMethod", "timestampInMs", "rowId", "TimeUTC", "jobid", "runid",
+}
+
+
+def is_gotrue_object(obj: object) -> bool:
+    if not isinstance(obj, dict) or obj.keys() & _FOREIGN_KEYS:
+        return False
+    keys = obj.keys()
+    # logrus always writes level, msg and time; GoTrue's own lines add component,
+    # audit or metering fields.
+    return {"level", "msg"} <= keys and bool(keys & {"time", "component", "auth_audit_event", "metering"})
+
+
+def _sniff(sample: Sample) -> int:
+    lines = sample.lines[:100]
+    if not lines:
+        return 0
+    hits = 0
+    for line in lines:
+        body = strip_transport(line)
+        if not body.startswith("{"):
+            continue
+        try:
+            hits += is_gotrue_object(json.loads(body))
+        except json.JSONDecodeError:
+            continue
+    share = hits / len(lines)
+    if share >= 0.5:
+        return 85
+    return 40 if hits else 0
+
+
+register(LogFormat(
+    name="gotrue",
+    description="Self-hosted GoTrue (Auth) container output: JSON lines (request, error, "
+    "audit and metering lines; both the two-line and the consolidated error form)",
+    sniff=_sniff, load=_load, tables=("auth_logs",),
+    example="docker logs supabase-auth > auth.log 2>&1 && loganalyze ingest auth.log",
+))
