@@ -1,0 +1,51 @@
+-- name: error_amplification
+-- title: Error amplification (4xx followed by more calls, 4xx retried)
+-- finds: Data API 4xx responses that the same caller (JWT user, else session, else IP)
+--   followed within follow_within by further calls on the same table
+--   (kind 4xx_then_calls), by writes on it (kind 4xx_then_writes: the "400 then INSERT"
+--   chain), and 4xx responses whose identical request (method, path, query) the caller
+--   repeated within cooldown (kind 4xx_retried: the circuit-breaker rule). count = the 4xx
+--   responses of that kind; followups = the calls that followed them.
+-- rank: 15
+-- param follow_within: interval = 5s -- how soon a follow-up call counts as part of the chain
+-- param cooldown: interval = 30s -- a 4xx repeated sooner than this is a retry
+-- subject: kind, table_name, status
+-- metrics: count, followups, users
+-- events: count
+WITH calls AS (
+    SELECT ts, coalesce(user_id, session_id, ip, '?') AS caller, user_id, method, path,
+           coalesce(query, '') AS query, status, la_rest_table(path) AS table_name,
+           (upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE')
+               AND path NOT LIKE '/rest/v1/rpc/%')::INTEGER AS is_write
+    FROM la_edge($since, $until)
+    WHERE path LIKE '/rest/v1/%'
+),
+scored AS (
+    SELECT *,
+           count(*) OVER chain - 1 AS later_calls,
+           sum(is_write) OVER chain - is_write AS later_writes,
+           lead(ts) OVER (PARTITION BY caller, method, path, query ORDER BY ts) AS next_same
+    FROM calls
+    WINDOW chain AS (PARTITION BY caller, table_name ORDER BY ts
+                     RANGE BETWEEN CURRENT ROW AND $follow_within FOLLOWING)
+),
+errors AS (
+    SELECT * FROM scored WHERE status BETWEEN 400 AND 499
+),
+kinds AS (
+    SELECT ts, '4xx_then_calls' AS kind, table_name, status, user_id, caller,
+           later_calls AS followups
+    FROM errors WHERE later_calls > 0
+    UNION ALL
+    SELECT ts, '4xx_then_writes', table_name, status, user_id, caller, later_writes
+    FROM errors WHERE later_writes > 0
+    UNION ALL
+    SELECT ts, '4xx_retried', table_name, status, user_id, caller, 1
+    FROM errors WHERE next_same - ts <= $cooldown
+)
+SELECT time_bucket($window, ts) AS window_start, kind, table_name, status,
+       count(*) AS count, sum(followups)::BIGINT AS followups,
+       count(DISTINCT caller) AS users
+FROM kinds
+GROUP BY ALL
+ORDER BY window_start, kind, count DESC, table_name, status
