@@ -14,6 +14,7 @@ from .model import DetectorResult, Report
 from .text import (
     DOD_COLUMNS,
     dod_rows,
+    first_sentence,
     header_facts,
     key_number_text,
     offender_rows,
@@ -54,7 +55,10 @@ def _header(report: Report) -> Panel:
 
 
 def _result_panel(report: Report, result: DetectorResult) -> Panel:
-    parts: list = [Text(result.spec.finds, style="dim"), Text(key_number_text(result))]
+    parts: list = [
+        Text(first_sentence(result.spec.finds), style="dim"),
+        Text(key_number_text(result)),
+    ]
     seen = seen_text(result, report.tz)
     if seen:
         parts.append(Text(seen, style="dim"))
@@ -62,12 +66,15 @@ def _result_panel(report: Report, result: DetectorResult) -> Panel:
     if rows:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
         numeric = set(result.metric_columns)
-        for column in columns:
+        for position, column in enumerate(columns):
+            longest = max(len(row[position]) for row in rows)
             table.add_column(
                 column,
                 justify="right" if column in numeric else "left",
                 overflow="fold",
                 no_wrap=column in numeric,
+                # text (messages, paths) gets room before headers of numbers do
+                min_width=None if column in numeric else min(longest, 28),
             )
         for row in rows:
             table.add_row(*row)

@@ -10,16 +10,9 @@ from typing import Any
 from .model import DodSummary, DodVerdict
 
 
-def _value(number: float | None, unit: str) -> str:
-    if number is None:
-        return "—"
-    if unit == "%":
-        return f"{number * 100:.1f}%"
-    text = f"{number:,.0f}" if float(number).is_integer() else f"{number:,.3g}"
-    return f"{text} {unit}".strip()
-
-
 def verdict_rows(check_report: Any) -> list[DodVerdict]:
+    from ..dod import format_value
+
     rows = []
     for result in check_report.results:
         check = result.check
@@ -27,7 +20,7 @@ def verdict_rows(check_report: Any) -> list[DodVerdict]:
         if deciding is None:
             observed = threshold = "—"
         else:
-            observed = _value(deciding.observed, deciding.unit)
+            observed = format_value(deciding.observed, deciding.unit)
             threshold = deciding.threshold.text
         detail = result.message or (deciding.message if deciding is not None else "")
         rows.append(

@@ -113,8 +113,9 @@ class DetectorResult:
         metrics = self.metric_columns
         return metrics[0] if metrics else "rows"
 
-    def key_numbers(self) -> list[KeyNumber]:
-        """Total events, the busiest window, each metric's peak, and when it was seen."""
+    def key_numbers(self, metric_limit: int | None = None) -> list[KeyNumber]:
+        """Total events, the busiest window, then each metric's total (counts) or peak
+        (latencies, rates); `metric_limit` keeps the first few metrics of the header."""
         frame = self.frame
         numbers: list[KeyNumber] = []
         events = self.events_column
@@ -128,12 +129,15 @@ class DetectorResult:
                 )
             )
             numbers.append(KeyNumber("windows", per_window.height))
-        for metric in self.metric_columns:
-            if metric == events:
-                continue
-            value = _number(frame.select(_merge_metric(metric)).item())
+        # p95 is what on-call compares against an SLO: it leads among the metrics
+        metrics = sorted(
+            (m for m in self.metric_columns if m != events), key=lambda m: "p95" not in m
+        )
+        for metric in metrics if metric_limit is None else metrics[:metric_limit]:
+            value = _number(frame.select(_merge_metric(frame, metric, events)).item())
             if value:
-                numbers.append(KeyNumber(f"{_merge_word(metric)} {metric}", value))
+                word = "total" if _is_count(frame, metric, events) else "max"
+                numbers.append(KeyNumber(f"{word} {metric}", value))
         if not self.windowed or not frame.height:
             numbers.append(KeyNumber("rows", frame.height))
         return numbers
@@ -162,7 +166,7 @@ class DetectorResult:
             aggs.append(pl.col(events).sum())
         for metric in self.metric_columns:
             if metric != events:
-                aggs.append(_merge_metric(metric))
+                aggs.append(_merge_metric(frame, metric, events))
         order = events if events is not None else (self.metric_columns or [None])[0]
         grouped = frame.group_by(subjects).agg(aggs) if aggs else frame.select(subjects).unique()
         if order is not None:
@@ -174,17 +178,26 @@ class DetectorResult:
         return grouped.head(n)
 
 
-def _is_count(metric: str) -> bool:
-    return metric in {"count", "requests", "calls", "events"} or metric.endswith("_count")
+NOT_ADDITIVE_PREFIXES = ("peak_", "max_", "min_")
+DISTINCT_NOUNS = ("users", "participants", "attendees", "sessions", "clients", "windows")
+"""Counts of distinct things: the same user in two windows is one user, not two."""
 
 
-def _merge_metric(metric: str) -> pl.Expr:
-    """Across windows a count adds up; latencies, rates and ratios keep their peak."""
-    return pl.col(metric).sum() if _is_count(metric) else pl.col(metric).max()
+def _is_count(frame: pl.DataFrame, metric: str, events: str | None) -> bool:
+    """Whether a metric adds up across windows and rows: the events column and whole-number
+    metrics, except peaks/extremes and counts of distinct things."""
+    if metric == events:
+        return True
+    return (
+        frame.schema[metric].is_integer()
+        and not metric.startswith(NOT_ADDITIVE_PREFIXES)
+        and not metric.endswith(DISTINCT_NOUNS)
+    )
 
 
-def _merge_word(metric: str) -> str:
-    return "total" if _is_count(metric) else "max"
+def _merge_metric(frame: pl.DataFrame, metric: str, events: str | None) -> pl.Expr:
+    """Across windows a count adds up; latencies, rates and peaks keep their maximum."""
+    return pl.col(metric).sum() if _is_count(frame, metric, events) else pl.col(metric).max()
 
 
 def _number(value: Any) -> float | int:

@@ -145,8 +145,21 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
     return facts
 
 
+KEY_METRICS = 4
+"""Metrics beyond the event count shown in text reports (JSON carries them all)."""
+
+
 def key_number_text(result: DetectorResult) -> str:
-    return " · ".join(f"{k.label} {fmt_number(k.value)}" for k in result.key_numbers())
+    numbers = result.key_numbers(metric_limit=KEY_METRICS)
+    return " · ".join(f"{k.label} {fmt_number(k.value)}" for k in numbers)
+
+
+def first_sentence(text: str, limit: int = 160) -> str:
+    """The opening of a detector's description, for the terminal."""
+    flat = " ".join(text.split())
+    end = flat.find(". ")
+    head = flat[: end + 1] if 0 < end < limit else flat
+    return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
 
 
 def seen_text(result: DetectorResult, zone: str) -> str | None:
