@@ -16,7 +16,9 @@ a usable `ts` are rejected centrally, so no reader can drop them silently.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -89,6 +91,7 @@ def sniff_sample(sample: Sample, display: str) -> LogFormat:
         ((fmt.sniff(sample), fmt.name) for fmt in _REGISTRY.values()), reverse=True
     )
     if not scored or scored[0][0] <= 0:
+        _raise_if_malformed_json(sample, display)
         first = sample.lines[0][:120] if sample.lines else ""
         raise InputError(
             "unknown log format" + (f" (first line: {first!r})" if first else ""),
@@ -97,6 +100,29 @@ def sniff_sample(sample: Sample, display: str) -> LogFormat:
             file=display,
         )
     return _REGISTRY[scored[0][1]]
+
+
+def _raise_if_malformed_json(sample: Sample, display: str) -> None:
+    """A file that looks like JSON but matches no reader is usually broken JSON: say
+    where, rather than "unknown format"."""
+    if sample.first_char not in "[{":
+        return
+    text = sample.text.lstrip("\ufeff")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as whole:
+        if not sample.complete and whole.pos >= len(text) - 1:
+            return  # only cut by the sample's end
+        try:  # newline-delimited JSON is many documents, not one
+            for line in sample.lines:
+                json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(
+                f"malformed JSON: {whole.msg} (column {whole.colno})",
+                hint="the file is not valid JSON; export it again",
+                file=display,
+                line=whole.lineno,
+            ) from None
 
 
 @dataclass
@@ -256,7 +282,7 @@ class FileContext:
                 params or [],
             )
         except duckdb.Error as exc:
-            raise self.fail(_first_line(exc), hint=_reader_hint(exc)) from None
+            raise self._reader_error(exc) from None
         staged_cols = [r[0] for r in con.execute("DESCRIBE _la_stage").fetchall()]
         table_cols = table_columns(con, table)
         unknown = [c for c in staged_cols if c not in table_cols and c not in BOOKKEEPING_COLUMNS]
@@ -315,7 +341,12 @@ class FileContext:
         try:
             return self.con.execute(sql, params or [])
         except duckdb.Error as exc:
-            raise self.fail(_first_line(exc), hint=_reader_hint(exc)) from None
+            raise self._reader_error(exc) from None
+
+    def _reader_error(self, exc: duckdb.Error) -> InputError:
+        message = _first_line(exc).replace(str(self.path), self.display)
+        message = re.sub(r"^(Invalid Input|Conversion|Binder) Error: ", "", message)
+        return self.fail(message, hint=_reader_hint(exc))
 
     def reject_rows(self, select_sql: str, params: dict[str, Any] | None = None) -> int:
         """Keep rows that belong to no table (yielding _line, _reject, _raw) as rejected."""
