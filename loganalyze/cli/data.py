@@ -180,7 +180,13 @@ class _progress:
             return None  # the ingest itself reports the bad path
         if total < self.THRESHOLD or not stderr.is_terminal:
             return None
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(
             TextColumn("[bold]ingest[/] {task.fields[file]}"),
