@@ -356,3 +356,21 @@ from_bursts AS (
 SELECT * FROM from_vercel
 UNION ALL
 SELECT * FROM from_bursts;
+
+-- Realtime outage windows: windows in which Realtime logged an error, or its connection
+-- metric reported nobody connected after some window of the range had connections.
+-- Columns: w (window start).
+CREATE OR REPLACE TEMP MACRO la_realtime_outages(since, until, width) AS TABLE
+WITH per_window AS (
+    SELECT time_bucket(width, ts) AS w,
+           max(connected) FILTER (WHERE metric = 'connections') AS connected_max,
+           count(*) FILTER (WHERE lower(coalesce(level, '')) IN ('error', 'critical')
+                                  OR error_code IS NOT NULL) AS errors
+    FROM realtime_logs
+    WHERE ts >= since AND ts < until
+    GROUP BY ALL
+)
+SELECT w
+FROM (SELECT *, max(connected_max) OVER (ORDER BY w ROWS UNBOUNDED PRECEDING) AS seen
+      FROM per_window)
+WHERE errors > 0 OR (connected_max = 0 AND seen > 0);

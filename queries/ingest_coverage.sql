@@ -1,0 +1,79 @@
+-- name: ingest_coverage
+-- title: Ingest coverage
+-- finds: what the analysis stands on: rows per log table and file inside the range,
+--   each file's rejected and duplicate rows (from ingest), the first and last event, the
+--   share of the range they span, and gaps (pauses longer than `gap` between consecutive
+--   events). file '(all files)' is the table as a whole, listed even when empty, so a
+--   missing source shows as 0 rows.
+-- rank: 5
+-- windowed: false
+-- param gap: interval = 5m -- a pause between events longer than this is a gap
+-- subject: table_name, file
+-- metrics: rows, rejected, duplicates, gaps, max_gap_s, coverage
+-- details: first_ts, last_ts, format
+-- events: rows
+WITH events AS (
+    SELECT 'edge_logs' AS table_name, ts, file_id FROM edge_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'postgres_logs', ts, file_id FROM postgres_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'auth_logs', ts, file_id FROM auth_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'realtime_logs', ts, file_id FROM realtime_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'postgrest_logs', ts, file_id FROM postgrest_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'function_edge_logs', ts, file_id FROM function_edge_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'supavisor_logs', ts, file_id FROM supavisor_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'vercel_logs', ts, file_id FROM vercel_logs WHERE ts >= $since AND ts < $until
+    UNION ALL SELECT 'cron_runs', ts, file_id FROM cron_runs WHERE ts >= $since AND ts < $until
+),
+all_tables AS (
+    SELECT unnest(['edge_logs', 'postgres_logs', 'auth_logs', 'realtime_logs',
+                   'postgrest_logs', 'function_edge_logs', 'supavisor_logs', 'vercel_logs',
+                   'cron_runs']) AS table_name
+),
+steps AS (
+    SELECT table_name, file_id,
+           epoch(ts - lag(ts) OVER (PARTITION BY table_name, file_id ORDER BY ts)) AS file_step_s,
+           epoch(ts - lag(ts) OVER (PARTITION BY table_name ORDER BY ts)) AS table_step_s,
+           ts
+    FROM events
+),
+range_length AS (
+    SELECT greatest(epoch($until - $since), 1e-9) AS seconds
+),
+per_file AS (
+    SELECT s.table_name, coalesce(f.file, '(unknown file)') AS file,
+           count(*) AS rows,
+           any_value(f.rejected) AS rejected, any_value(f.duplicates) AS duplicates,
+           count(*) FILTER (WHERE s.file_step_s > epoch($gap)) AS gaps,
+           max(s.file_step_s) AS max_gap_s,
+           least(epoch(max(s.ts) - min(s.ts)) / (SELECT seconds FROM range_length), 1.0)
+               AS coverage,
+           min(s.ts) AS first_ts, max(s.ts) AS last_ts, any_value(f.format) AS format
+    FROM steps AS s
+    LEFT JOIN ingested_files AS f ON f.file_id = s.file_id
+    GROUP BY s.table_name, s.file_id, f.file
+),
+per_table AS (
+    SELECT t.table_name, '(all files)' AS file,
+           count(s.ts) AS rows,
+           NULL::BIGINT AS rejected, NULL::BIGINT AS duplicates,
+           count(*) FILTER (WHERE s.table_step_s > epoch($gap)) AS gaps,
+           max(s.table_step_s) AS max_gap_s,
+           CASE WHEN count(s.ts) = 0 THEN 0.0
+                ELSE least(epoch(max(s.ts) - min(s.ts)) / (SELECT seconds FROM range_length), 1.0)
+           END AS coverage,
+           min(s.ts) AS first_ts, max(s.ts) AS last_ts, NULL::VARCHAR AS format
+    FROM all_tables AS t
+    LEFT JOIN steps AS s USING (table_name)
+    GROUP BY t.table_name
+),
+files_without_rows AS (
+    SELECT '(no rows)' AS table_name, f.file, 0 AS rows, f.rejected, f.duplicates,
+           0 AS gaps, NULL::DOUBLE AS max_gap_s, 0.0 AS coverage,
+           f.min_ts AS first_ts, f.max_ts AS last_ts, f.format
+    FROM ingested_files AS f
+    WHERE f.rows = 0
+)
+SELECT table_name, file, rows, rejected, duplicates, gaps, max_gap_s, coverage,
+       first_ts, last_ts, format
+FROM (SELECT * FROM per_table UNION ALL SELECT * FROM per_file
+      UNION ALL SELECT * FROM files_without_rows)
+ORDER BY table_name, file = '(all files)' DESC, file

@@ -1,0 +1,33 @@
+-- name: rpc_latency
+-- title: RPC and statement latency
+-- finds: per window, /rest/v1/rpc/<function> calls at the API gateway (kind rpc, name =
+--   the function) with p50/p95/p99/max latency in ms, and Postgres statement durations
+--   from postgres_logs rows that carry one (kind statement, name = the relation or
+--   function the statement targets, else its command tag).
+-- rank: 90
+-- subject: kind, name
+-- metrics: count, errors, mean_ms, p50_ms, p95_ms, p99_ms, max_ms
+-- events: count
+WITH samples AS (
+    SELECT ts, 'rpc' AS kind, la_rest_table(path) AS name, latency_ms,
+           coalesce(status >= 400, false) AS failed
+    FROM la_edge($since, $until)
+    WHERE path LIKE '/rest/v1/rpc/%'
+    UNION ALL
+    SELECT ts, 'statement' AS kind,
+           coalesce(la_relation(NULL, statement), command_tag, 'statement') AS name,
+           duration_ms AS latency_ms, false AS failed
+    FROM postgres_logs
+    WHERE ts >= $since AND ts < $until AND duration_ms IS NOT NULL
+)
+SELECT time_bucket($window, ts) AS window_start, kind, name,
+       count(*) AS count,
+       count(*) FILTER (WHERE failed) AS errors,
+       avg(latency_ms) AS mean_ms,
+       quantile_cont(latency_ms, 0.5) AS p50_ms,
+       quantile_cont(latency_ms, 0.95) AS p95_ms,
+       quantile_cont(latency_ms, 0.99) AS p99_ms,
+       max(latency_ms) AS max_ms
+FROM samples
+GROUP BY ALL
+ORDER BY window_start, kind, count DESC, name
