@@ -19,7 +19,7 @@ import json
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .postgrest import LINE_ID_SQL, TEXT_LINES_SQL, TRANSPORT_PREFIX_RE, strip_transport
+from .postgrest import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE, strip_transport
 
 # One JSON parse per line into the fields we read (all as text; numbers converted below).
 GOTRUE_FIELDS = json.dumps({
@@ -33,12 +33,7 @@ GOTRUE_FIELDS = json.dumps({
 })
 
 _LOAD_SQL = """
-WITH lines AS (
-    SELECT _line, line,
-           regexp_extract(line, $prefix_re, 1) AS docker_time,
-           regexp_extract(line, $prefix_re, 2) AS body
-    FROM (""" + TEXT_LINES_SQL + """)
-),
+WITH lines AS (""" + SPLIT_LINES_SQL + """),
 parsed AS (
     SELECT _line, line, body, docker_time,
            CASE WHEN json_valid(body) AND starts_with(ltrim(body), '{')

@@ -40,6 +40,14 @@ TRANSPORT_PREFIX_RE = (
     r"(.*)$"
 )
 
+# Every line split into the docker timestamp ('' when absent) and the container's line.
+SPLIT_LINES_SQL = """
+SELECT _line, line,
+       regexp_extract(line, $prefix_re, 1) AS docker_time,
+       regexp_extract(line, $prefix_re, 2) AS body
+FROM (""" + TEXT_LINES_SQL + """)
+"""
+
 # A deterministic row id for sources without one: the same line at the same time gets
 # the same id in every file (re-ingest and overlapping exports add nothing), while
 # repeated identical lines within one file stay distinct through their occurrence index.
@@ -63,9 +71,8 @@ TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 
 _LOAD_SQL = """
 WITH lines AS (
-    SELECT _line, line,
-           regexp_replace(regexp_extract(line, $prefix_re, 2), $viewer_re, '\\1') AS body
-    FROM (""" + TEXT_LINES_SQL + """)
+    SELECT _line, line, regexp_replace(body, $viewer_re, '\\1') AS body
+    FROM (""" + SPLIT_LINES_SQL + """)
 ),
 parsed AS (
     SELECT _line, line, body,
@@ -126,13 +133,10 @@ def strip_transport(line: str) -> str:
     return match.group(2) if match else line
 
 
-def share_matching(sample: Sample, pattern: str, limit: int = 200) -> float:
-    """Fraction of the sample's first lines (transport prefixes removed) that match."""
-    lines = [strip_transport(ln) for ln in sample.lines[:limit]]
-    if not lines:
-        return 0.0
+def count_matching(sample: Sample, pattern: str, limit: int = 200) -> int:
+    """How many of the sample's first lines (transport prefixes removed) match."""
     rx = re.compile(pattern)
-    return sum(1 for ln in lines if rx.search(ln)) / len(lines)
+    return sum(1 for ln in sample.lines[:limit] if rx.search(strip_transport(ln)))
 
 
 def access_lines(sample: Sample, limit: int = 200) -> list[list[str]]:
