@@ -5,8 +5,8 @@ analysed range, keeps the rows its `where` selects, and evaluates its thresholds
 frame with polars: aggregates are column reductions, never Python loops over rows.
 
 What a metric means in a threshold (documented in docs/check.md):
-- a bare *count* metric (the detector's events column, `count`, or a name ending in
-  `_count`) is the sum over the matching rows; no rows is 0;
+- a bare *count* metric (the detector's events column, or any whole-number metric but
+  `peak_*`, `max_*`, `min_*`) is the sum over the matching rows; no rows is 0;
 - a bare non-count metric (a latency, a rate, a ratio) is its largest value over the
   matching rows: the worst window or subject; no rows cannot be judged (inconclusive);
 - `*_per_window(x)` first totals x per window (sum for counts, max otherwise); for counts
@@ -68,6 +68,7 @@ ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
     "/": operator.truediv,
 }
+NOT_ADDITIVE_PREFIXES = ("peak_", "max_", "min_")
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 
 
@@ -83,9 +84,15 @@ class Undecidable(Exception):
     """A value the data cannot provide (no rows for a latency, a baseline of 0)."""
 
 
-def is_count(spec: Any, metric: str) -> bool:
-    """Whether a metric counts things, so that it adds up across rows and windows."""
-    return metric == spec.events or metric == "count" or metric.endswith("_count")
+def is_count(matching: Matching, metric: str) -> bool:
+    """Whether a metric counts things, so that it adds up across rows and windows: the
+    detector's events column, and every whole-number metric except peaks and extremes
+    (`peak_count`, `max_*`, `min_*`). Fractional metrics (latencies, rates) do not add."""
+    if metric == matching.spec.events:
+        return True
+    return matching.frame.schema[metric].is_integer() and not metric.startswith(
+        NOT_ADDITIVE_PREFIXES
+    )
 
 
 # --------------------------------------------------------------------------- one run
@@ -222,7 +229,7 @@ def _reduce(column: pl.Expr, function: str | None, counts: bool) -> pl.Expr:
 
 def aggregate(matching: Matching, ref: Aggregate) -> float:
     """One aggregate over a whole run's matching rows."""
-    counts = is_count(matching.spec, ref.metric)
+    counts = is_count(matching, ref.metric)
     column = pl.col(ref.metric)
     if ref.function in PER_WINDOW:
         per_window = (
@@ -253,7 +260,7 @@ def aggregate(matching: Matching, ref: Aggregate) -> float:
 
 def aggregate_per_window(matching: Matching, ref: Aggregate) -> pl.Series:
     """One aggregate per window with matching rows, in window order."""
-    counts = is_count(matching.spec, ref.metric)
+    counts = is_count(matching, ref.metric)
     return (
         matching.frame.group_by("window_start")
         .agg(_reduce(pl.col(ref.metric), ref.function, counts).cast(pl.Float64).alias("value"))

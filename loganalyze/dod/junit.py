@@ -27,12 +27,7 @@ def _seconds(value: float) -> str:
 def _threshold_lines(result: CheckResult) -> str:
     lines = []
     for t in result.thresholds:
-        line = f"[{t.verdict.value}] {t.threshold.text}: observed {observed_text(t)}"
-        if t.baseline is not None:
-            line += f", baseline {baseline_text(t)}"
-        if t.message:
-            line += f" ({t.message})"
-        lines.append(line)
+        lines.append(f"[{t.verdict.value}] {t.threshold.text}: {t.message or observed_text(t)}")
     if result.events is not None:
         lines.append(f"matching events: {result.events:,.0f}")
     if result.windows is not None:
@@ -73,7 +68,8 @@ def _testcase(suite: ET.Element, result: CheckResult, classname: str, dod_file: 
 def to_junit_xml(report: CheckReport, *, timestamp: datetime | None = None) -> str:
     """The report as a JUnit XML document (a string with its XML declaration)."""
     dod_file = str(report.dod.path) if report.dod.path is not None else None
-    stem = report.dod.path.stem if report.dod.path is not None else "dod"
+    # eventlive.dod.toml → eventlive: a dot in a classname is a package level to CI tools.
+    stem = report.dod.path.name.split(".")[0] if report.dod.path is not None else "dod"
     name = report.dod.title or stem
     tests = len(report.results)
     failures = report.count(Verdict.FAIL)

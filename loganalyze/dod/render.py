@@ -34,8 +34,14 @@ def observed_text(result: ThresholdResult) -> str:
     if result.observed is None:
         return "—"
     if result.unit == "windows":
-        return f"{format_value(result.observed, '')} broken in a row"
+        return f"{format_value(result.observed, '')} broken windows in a row"
     return format_value(result.observed, result.unit)
+
+
+def verdict_text(result: ThresholdResult) -> str:
+    """The verdict, marked "(warn)" where a warn-severity threshold did not warn."""
+    warn_only = result.threshold.severity.value == "warn" and result.verdict is not Verdict.WARN
+    return result.verdict.value + (" (warn)" if warn_only else "")
 
 
 def baseline_text(result: ThresholdResult) -> str:
@@ -85,10 +91,9 @@ def to_markdown(report: CheckReport) -> str:
         if result.check.title:
             label += f" {_cell(result.check.title)}"
         for index, threshold in enumerate(result.thresholds):
-            verdict = threshold.verdict
-            severity = " (warn)" if threshold.threshold.severity.value == "warn" else ""
             lines.append(
-                f"| {label if index == 0 else '↳'} | {MARKS[verdict]} {verdict.value}{severity} "
+                f"| {label if index == 0 else '↳'} "
+                f"| {MARKS[threshold.verdict]} {verdict_text(threshold)} "
                 f"| {_cell(observed_text(threshold))} | `{_cell(threshold.threshold.text)}` "
                 f"| {_cell(baseline_text(threshold))} |"
             )
@@ -167,10 +172,9 @@ def print_rich(report: CheckReport, console: Any) -> None:
             )
             if index == 0 and result.check.title:
                 check_label.append("\n" + result.check.title, style="dim")
-            severity = " (warn)" if threshold.threshold.severity.value == "warn" else ""
             table.add_row(
                 check_label,
-                Text(threshold.verdict.value + severity, style=STYLES[threshold.verdict]),
+                Text(verdict_text(threshold), style=STYLES[threshold.verdict]),
                 observed_text(threshold),
                 threshold.threshold.text,
                 baseline_text(threshold),
@@ -196,4 +200,12 @@ def print_rich(report: CheckReport, console: Any) -> None:
     )
 
 
-__all__ = ["baseline_text", "observed_text", "print_rich", "to_dict", "to_json", "to_markdown"]
+__all__ = [
+    "baseline_text",
+    "observed_text",
+    "print_rich",
+    "to_dict",
+    "to_json",
+    "to_markdown",
+    "verdict_text",
+]
