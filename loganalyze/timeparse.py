@@ -175,3 +175,17 @@ def resolve_range(
             hint="--since must be earlier than --until",
         )
     return TimeRange(start, end, data_start, data_end)
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest `parse_duration` spelling of a duration: 2s, 1m, 1h30m, 500ms."""
+    micros = round(value.total_seconds() * 1_000_000)
+    if micros <= 0:
+        return "0s"
+    parts = []
+    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000),
+                       ("s", 1_000_000), ("ms", 1_000), ("us", 1)):
+        count, micros = divmod(micros, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)

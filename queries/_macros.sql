@@ -5,11 +5,11 @@
 
 -- The table a PostgREST path is about: /rest/v1/registrations?x → registrations,
 -- /rest/v1/rpc/fn → fn.
-CREATE OR REPLACE TEMP MACRO la_rest_table(path) AS
+CREATE OR REPLACE TEMP MACRO det_rest_table(path) AS
     nullif(regexp_extract(path, '^/rest/v1/(?:rpc/)?([^/?]+)', 1), '');
 
 -- The relation an SQL error message (or, failing that, its statement) names.
-CREATE OR REPLACE TEMP MACRO la_relation(message, statement) AS coalesce(
+CREATE OR REPLACE TEMP MACRO det_relation(message, statement) AS coalesce(
     nullif(regexp_extract(message, 'column "?([A-Za-z0-9_]+)"?\."?[A-Za-z0-9_]+"? does not exist', 1), ''),
     nullif(regexp_extract(message, 'of relation "(?:[A-Za-z0-9_]+\.)?([A-Za-z0-9_]+)"', 1), ''),
     nullif(regexp_extract(message, 'relation "(?:[A-Za-z0-9_]+\.)?([A-Za-z0-9_]+)" does not exist', 1), ''),
@@ -21,7 +21,7 @@ CREATE OR REPLACE TEMP MACRO la_relation(message, statement) AS coalesce(
 );
 
 -- The column an SQL error message names (42703, PGRST204).
-CREATE OR REPLACE TEMP MACRO la_column(message) AS coalesce(
+CREATE OR REPLACE TEMP MACRO det_column(message) AS coalesce(
     nullif(regexp_extract(message, 'column "?[A-Za-z0-9_]+"?\."?([A-Za-z0-9_]+)"? does not exist', 1), ''),
     nullif(regexp_extract(message, 'column "([A-Za-z0-9_]+)"', 1), ''),
     nullif(regexp_extract(message, 'find the ''([A-Za-z0-9_]+)'' column', 1), ''),
@@ -29,11 +29,11 @@ CREATE OR REPLACE TEMP MACRO la_column(message) AS coalesce(
 );
 
 -- The constraint a 23505/23503 message names.
-CREATE OR REPLACE TEMP MACRO la_constraint(message) AS
+CREATE OR REPLACE TEMP MACRO det_constraint(message) AS
     nullif(regexp_extract(message, 'constraint "([^"]+)"', 1), '');
 
 -- One message shape per error: positions, uuids and numbers carry no meaning for grouping.
-CREATE OR REPLACE TEMP MACRO la_normalize_message(message) AS regexp_replace(
+CREATE OR REPLACE TEMP MACRO det_normalize_message(message) AS regexp_replace(
     regexp_replace(
         regexp_replace(trim(message), '\s+at character \d+$', ''),
         '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>', 'g'),
@@ -41,13 +41,13 @@ CREATE OR REPLACE TEMP MACRO la_normalize_message(message) AS regexp_replace(
 
 -- The SQLSTATE an HTTP status stands for when a gateway row carries no error code
 -- (PostgREST < 13 sends no Proxy-Status): 409 is almost always a unique violation.
-CREATE OR REPLACE TEMP MACRO la_status_sqlstate(status) AS
+CREATE OR REPLACE TEMP MACRO det_status_sqlstate(status) AS
     CASE WHEN status = 409 THEN '23505' END;
 
 -- Who made a call: 'server' (supabase-js inside Node, e.g. a serverless handler),
 -- 'browser' (supabase-js-web, supabase-ssr createBrowserClient, or a browser user agent),
 -- else 'other'.
-CREATE OR REPLACE TEMP MACRO la_caller(client_info, user_agent) AS CASE
+CREATE OR REPLACE TEMP MACRO det_caller(client_info, user_agent) AS CASE
     WHEN client_info ILIKE 'supabase-js-node/%' OR client_info ILIKE '%createServerClient%'
         THEN 'server'
     WHEN client_info ILIKE 'supabase-js-web/%' OR client_info ILIKE '%createBrowserClient%'
@@ -60,7 +60,7 @@ END;
 -- Edge (API gateway) requests in the range, one row per request: a hosted export and a
 -- self-hosted gateway log (or two overlapping exports) of the same request share its
 -- request id (`request_id`, else `cf_ray`); rows without either are kept as they are.
-CREATE OR REPLACE TEMP MACRO la_edge(since, until) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_edge(since, until) AS TABLE
     SELECT *
     FROM edge_logs
     WHERE ts >= since AND ts < until
@@ -74,12 +74,12 @@ CREATE OR REPLACE TEMP MACRO la_edge(since, until) AS TABLE
 -- `tolerance` before the request and `tolerance` after the request plus its latency.
 -- Columns: ts, source_table, sqlstate, relation, column_name, constraint_name, message,
 -- status, path, user_id.
-CREATE OR REPLACE TEMP MACRO la_db_errors(since, until, tolerance) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_db_errors(since, until, tolerance) AS TABLE
 WITH pg AS (
     SELECT ts, 'postgres_logs' AS source_table, sqlstate,
-           la_relation(message, statement) AS relation, la_column(message) AS column_name,
-           la_constraint(message) AS constraint_name,
-           la_normalize_message(message) AS message,
+           det_relation(message, statement) AS relation, det_column(message) AS column_name,
+           det_constraint(message) AS constraint_name,
+           det_normalize_message(message) AS message,
            NULL::INTEGER AS status, NULL::VARCHAR AS path, NULL::VARCHAR AS user_id
     FROM postgres_logs
     WHERE ts >= since AND ts < until
@@ -88,13 +88,13 @@ WITH pg AS (
 ),
 rest AS (
     SELECT ts, 'postgrest_logs' AS source_table,
-           coalesce(sqlstate, la_status_sqlstate(status)) AS sqlstate,
-           coalesce(la_relation(message, NULL), la_rest_table(path)) AS relation,
-           la_column(message) AS column_name, la_constraint(message) AS constraint_name,
-           la_normalize_message(message) AS message, status, path, NULL::VARCHAR AS user_id
+           coalesce(sqlstate, det_status_sqlstate(status)) AS sqlstate,
+           coalesce(det_relation(message, NULL), det_rest_table(path)) AS relation,
+           det_column(message) AS column_name, det_constraint(message) AS constraint_name,
+           det_normalize_message(message) AS message, status, path, NULL::VARCHAR AS user_id
     FROM postgrest_logs
     WHERE ts >= since AND ts < until
-      AND coalesce(sqlstate, la_status_sqlstate(status)) IS NOT NULL
+      AND coalesce(sqlstate, det_status_sqlstate(status)) IS NOT NULL
 ),
 rest_only AS (
     SELECT r.*
@@ -109,12 +109,12 @@ primary_events AS (
 ),
 edge AS (
     SELECT ts, 'edge_logs' AS source_table,
-           coalesce(error_code, la_status_sqlstate(status)) AS sqlstate,
-           la_rest_table(path) AS relation, NULL::VARCHAR AS column_name,
+           coalesce(error_code, det_status_sqlstate(status)) AS sqlstate,
+           det_rest_table(path) AS relation, NULL::VARCHAR AS column_name,
            NULL::VARCHAR AS constraint_name, NULL::VARCHAR AS message, status, path, user_id,
            ts + to_milliseconds(coalesce(latency_ms, 0)::BIGINT) + tolerance AS match_until
-    FROM la_edge(since, until)
-    WHERE coalesce(error_code, la_status_sqlstate(status)) IS NOT NULL
+    FROM det_edge(since, until)
+    WHERE coalesce(error_code, det_status_sqlstate(status)) IS NOT NULL
       AND (path LIKE '/rest/v1/%' OR error_code IS NOT NULL)
 ),
 edge_only AS (
@@ -132,10 +132,10 @@ SELECT * FROM edge_only;
 -- HTTP requests in the range with their status, from the API gateway (edge_logs, one row
 -- per request) and the app's own routes (vercel_logs request rows; console lines carry no
 -- status). Columns: ts, source, method, path, status, latency_ms, user_id, client_key.
-CREATE OR REPLACE TEMP MACRO la_http(since, until) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_http(since, until) AS TABLE
     SELECT ts, 'edge' AS source, method, path, status, latency_ms, user_id,
            coalesce(user_id, session_id, ip) AS client_key
-    FROM la_edge(since, until)
+    FROM det_edge(since, until)
     WHERE status IS NOT NULL
     UNION ALL
     SELECT ts, 'vercel' AS source, method, path, status, duration_ms AS latency_ms,
@@ -145,7 +145,7 @@ CREATE OR REPLACE TEMP MACRO la_http(since, until) AS TABLE
       AND coalesce(type, '') NOT IN ('stdout', 'stderr');
 
 -- The status class a storm is about.
-CREATE OR REPLACE TEMP MACRO la_status_class(status) AS CASE
+CREATE OR REPLACE TEMP MACRO det_status_class(status) AS CASE
     WHEN status = 400 THEN '400'
     WHEN status IN (401, 403) THEN '401/403'
     WHEN status = 409 THEN '409'
@@ -161,17 +161,17 @@ END;
 -- episode: start, end (exclusive), total, peak window and its count, and the median of the
 -- windows before the episode.
 -- `kind` picks the events: 'conflict' = 409 / 23505 / 23P01 by table and constraint
--- (la_db_errors, each event once); 'status' = HTTP 4xx/5xx by source, status class, path.
-CREATE OR REPLACE TEMP MACRO la_storms(kind, since, until, width, min_count, multiple,
+-- (det_db_errors, each event once); 'status' = HTTP 4xx/5xx by source, status class, path.
+CREATE OR REPLACE TEMP MACRO det_storms(kind, since, until, width, min_count, multiple,
                                        baseline, tolerance) AS TABLE
 WITH events AS (
     SELECT ts, coalesce(relation, '?') AS k1, coalesce(constraint_name, '') AS k2,
            '' AS k3
-    FROM la_db_errors(since, until, tolerance)
+    FROM det_db_errors(since, until, tolerance)
     WHERE kind = 'conflict' AND (sqlstate IN ('23505', '23P01') OR status = 409)
     UNION ALL
-    SELECT ts, source AS k1, la_status_class(status) AS k2, path AS k3
-    FROM la_http(since, until)
+    SELECT ts, source AS k1, det_status_class(status) AS k2, path AS k3
+    FROM det_http(since, until)
     WHERE kind = 'status' AND status >= 400
 ),
 counts AS (
@@ -216,15 +216,15 @@ GROUP BY k1, k2, k3, episode;
 -- auth row and had not ended `tolerance` before it.
 -- Columns: ts, source_table, method, user_id, client_key, caller, status, latency_ms,
 -- error_code, grant_type.
-CREATE OR REPLACE TEMP MACRO la_auth_calls(since, until, auth_path, tolerance) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_auth_calls(since, until, auth_path, tolerance) AS TABLE
 WITH edge AS (
     SELECT ts, 'edge_logs' AS source_table, method, user_id,
            coalesce(user_id, session_id, ip) AS client_key,
-           la_caller(client_info, user_agent) AS caller, status, latency_ms,
+           det_caller(client_info, user_agent) AS caller, status, latency_ms,
            error_code,
            nullif(regexp_extract(query, 'grant_type=([A-Za-z_]+)', 1), '') AS grant_type,
            request_id, split_part(cf_ray, '-', 1) AS ray
-    FROM la_edge(since, until)
+    FROM det_edge(since, until)
     WHERE path = auth_path
 ),
 auth AS (
@@ -279,7 +279,7 @@ FROM auth_only;
 -- One row per (invocation, call); an invocation without calls has one row with null call
 -- columns. Columns: attribution, invocation, route, user_id, start_ts, call_ts, method,
 -- path, target, is_db, is_write, is_auth_user.
-CREATE OR REPLACE TEMP MACRO la_route_calls(since, until, burst_gap) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_route_calls(since, until, burst_gap) AS TABLE
 WITH vercel AS (
     SELECT ts, request_id, path, duration_ms, type, message, status
     FROM vercel_logs
@@ -299,15 +299,15 @@ invocations AS (
 ),
 calls AS (
     SELECT ts AS call_ts, user_id, method, path,
-           CASE WHEN path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || la_rest_table(path)
-                WHEN path LIKE '/rest/v1/%' THEN la_rest_table(path)
+           CASE WHEN path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || det_rest_table(path)
+                WHEN path LIKE '/rest/v1/%' THEN det_rest_table(path)
                 ELSE path END AS target,
            path LIKE '/rest/v1/%' AS is_db,
            path LIKE '/rest/v1/%' AND path NOT LIKE '/rest/v1/rpc/%'
                AND upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE') AS is_write,
            path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET' AS is_auth_user
-    FROM la_edge(since, until)
-    WHERE la_caller(client_info, user_agent) = 'server' AND user_id IS NOT NULL
+    FROM det_edge(since, until)
+    WHERE det_caller(client_info, user_agent) = 'server' AND user_id IS NOT NULL
 ),
 have_vercel AS (SELECT count(*) > 0 AS yes FROM invocations),
 attributed AS (
@@ -360,7 +360,7 @@ SELECT * FROM from_bursts;
 -- Realtime outage windows: windows in which Realtime logged an error, or its connection
 -- metric reported nobody connected after some window of the range had connections.
 -- Columns: w (window start).
-CREATE OR REPLACE TEMP MACRO la_realtime_outages(since, until, width) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_realtime_outages(since, until, width) AS TABLE
 WITH per_window AS (
     SELECT time_bucket(width, ts) AS w,
            max(connected) FILTER (WHERE metric = 'connections') AS connected_max,

@@ -4,7 +4,7 @@
 --   e.g. a serverless handler; browser; other; unknown when only GoTrue's log saw the call),
 --   optionally per user, with p50/p95/p99/max latency (ms; edge rows carry the gateway's
 --   origin time, auth_logs rows GoTrue's own duration). A call seen by both edge_logs and
---   auth_logs is counted once (la_auth_calls in _macros.sql).
+--   auth_logs is counted once (det_auth_calls in _macros.sql).
 -- rank: 40
 -- param per_user: boolean = false -- one row per user (user_id is null when false)
 -- param match_tolerance: interval = 2s -- how far apart edge and auth rows of one call may be
@@ -24,7 +24,7 @@ SELECT time_bucket($window, ts) AS window_start,
        quantile_cont(latency_ms, 0.99) AS p99_ms,
        max(latency_ms) AS max_ms,
        string_agg(DISTINCT source_table, ',' ORDER BY source_table) AS sources
-FROM la_auth_calls($since, $until, '/auth/v1/user', $match_tolerance)
+FROM det_auth_calls($since, $until, '/auth/v1/user', $match_tolerance)
 WHERE coalesce(upper(method), 'GET') = 'GET'
 GROUP BY ALL
 ORDER BY window_start, caller, count DESC, user_id

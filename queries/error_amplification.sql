@@ -14,10 +14,10 @@
 -- events: count
 WITH calls AS (
     SELECT ts, coalesce(user_id, session_id, ip, '?') AS caller, user_id, method, path,
-           coalesce(query, '') AS query, status, la_rest_table(path) AS table_name,
+           coalesce(query, '') AS query, status, det_rest_table(path) AS table_name,
            (upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE')
                AND path NOT LIKE '/rest/v1/rpc/%')::INTEGER AS is_write
-    FROM la_edge($since, $until)
+    FROM det_edge($since, $until)
     WHERE path LIKE '/rest/v1/%'
 ),
 scored AS (

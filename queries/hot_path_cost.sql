@@ -7,7 +7,7 @@
 --   target '(all)' is the route's total; one more row per target (table, rpc/<fn>, auth
 --   path) gives that target's share, so "registrations writes from /presence/ping" is
 --   the row (route /api/presence/ping, target registrations), metric writes. Attribution
---   rule: la_route_calls in _macros.sql.
+--   rule: det_route_calls in _macros.sql.
 -- rank: 60
 -- windowed: false
 -- param burst_gap: interval = 1s -- without vercel_logs: the longest pause inside one burst
@@ -16,7 +16,7 @@
 -- details: attribution
 -- events: requests
 WITH rc AS (
-    SELECT * FROM la_route_calls($since, $until, $burst_gap)
+    SELECT * FROM det_route_calls($since, $until, $burst_gap)
 ),
 minutes AS (
     SELECT greatest(epoch($until - $since) / 60.0, 1e-9) AS m

@@ -16,7 +16,7 @@
 WITH edge AS (
     SELECT user_id, path LIKE '/rest/v1/%' AS is_db,
            path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET' AS is_auth_user
-    FROM la_edge($since, $until)
+    FROM det_edge($since, $until)
 ),
 measured AS (
     SELECT count(DISTINCT user_id) AS participants,
@@ -31,7 +31,7 @@ per_request AS (
            count(call_ts) AS calls,
            count(call_ts) FILTER (WHERE is_db) AS db_calls,
            count(call_ts) FILTER (WHERE is_auth_user) AS auth_user_calls
-    FROM la_route_calls($since, $until, $burst_gap)
+    FROM det_route_calls($since, $until, $burst_gap)
     GROUP BY route, invocation
 ),
 routes AS (

@@ -5,7 +5,7 @@
 --   (edge = API gateway, vercel = app routes) and path: total rate, clients (JWT user,
 --   else session, else IP; for app routes the `user=` of the request's console line) and
 --   each client's interval between requests (p10 and median, seconds). in_realtime_outage
---   marks windows in which Realtime was down (la_realtime_outages in _macros.sql), so the
+--   marks windows in which Realtime was down (det_realtime_outages in _macros.sql), so the
 --   fallback polling's load is visible on its own.
 -- rank: 70
 -- param path_pattern: varchar = (chat_messages|/stats/access) -- regular expression on the request path
@@ -20,7 +20,7 @@ WITH vercel_users AS (
 ),
 requests AS (
     SELECT ts, 'edge' AS source, path, coalesce(user_id, session_id, ip) AS client
-    FROM la_edge($since, $until)
+    FROM det_edge($since, $until)
     WHERE regexp_matches(path, $path_pattern)
     UNION ALL
     SELECT v.ts, 'vercel' AS source, v.path, u.user_id AS client
@@ -37,7 +37,7 @@ spaced AS (
     FROM requests
 ),
 outages AS (
-    SELECT w, true AS down FROM la_realtime_outages($since, $until, $window)
+    SELECT w, true AS down FROM det_realtime_outages($since, $until, $window)
 )
 SELECT s.w AS window_start, s.source, s.path, coalesce(o.down, false) AS in_realtime_outage,
        count(*) AS count,

@@ -15,7 +15,7 @@ WITH grants AS (
            count(*) OVER (PARTITION BY client_key ORDER BY ts
                           RANGE BETWEEN $reuse_interval PRECEDING
                                     AND $reuse_interval FOLLOWING) AS nearby_grants
-    FROM la_auth_calls($since, $until, '/auth/v1/token', $match_tolerance)
+    FROM det_auth_calls($since, $until, '/auth/v1/token', $match_tolerance)
     WHERE coalesce(grant_type, CASE WHEN error_code = 'refresh_token_already_used'
                                     THEN 'refresh_token' END) = 'refresh_token'
 )

@@ -9,13 +9,13 @@
 -- metrics: count, errors, mean_ms, p50_ms, p95_ms, p99_ms, max_ms
 -- events: count
 WITH samples AS (
-    SELECT ts, 'rpc' AS kind, la_rest_table(path) AS name, latency_ms,
+    SELECT ts, 'rpc' AS kind, det_rest_table(path) AS name, latency_ms,
            coalesce(status >= 400, false) AS failed
-    FROM la_edge($since, $until)
+    FROM det_edge($since, $until)
     WHERE path LIKE '/rest/v1/rpc/%'
     UNION ALL
     SELECT ts, 'statement' AS kind,
-           coalesce(la_relation(NULL, statement), command_tag, 'statement') AS name,
+           coalesce(det_relation(NULL, statement), command_tag, 'statement') AS name,
            duration_ms AS latency_ms, false AS failed
     FROM postgres_logs
     WHERE ts >= $since AND ts < $until AND duration_ms IS NOT NULL

@@ -4,7 +4,7 @@
 --   undefined function, ...) and PostgREST schema-cache errors (PGRST2xx) from
 --   postgres_logs, postgrest_logs and edge_logs (proxy_status), per window, grouped by
 --   SQLSTATE, relation, column and normalized message; an event seen by several sources is
---   counted once (see la_db_errors in _macros.sql for the matching rule). Gateway-only
+--   counted once (see det_db_errors in _macros.sql for the matching rule). Gateway-only
 --   events carry no message.
 -- rank: 10
 -- param match_tolerance: interval = 2s -- how far apart two sources' rows of one event may be
@@ -14,7 +14,7 @@
 -- events: count
 WITH events AS (
     SELECT time_bucket($window, ts) AS window_start, *
-    FROM la_db_errors($since, $until, $match_tolerance)
+    FROM det_db_errors($since, $until, $match_tolerance)
     WHERE sqlstate LIKE '42%' OR sqlstate LIKE 'PGRST2%'
 )
 SELECT window_start, sqlstate, relation, column_name, message,

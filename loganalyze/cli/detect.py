@@ -1,9 +1,155 @@
-"""CLI commands of this area (not built yet)."""
+"""`loganalyze detectors` (list the canned detectors) and `loganalyze run` (run one)."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Annotated
+
 import typer
+
+from ..errors import LogAnalyzeError, UsageError
+from .common import (
+    DbOption,
+    LastOption,
+    PathsArgument,
+    SinceOption,
+    UntilOption,
+    WindowOption,
+    fail,
+    stderr,
+)
+
+FORMATS = ("table", "json", "csv")
+CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the app."""
+    app.command("detectors")(detectors_command)
+    app.command("run")(run_command)
+
+
+def detectors_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the detectors as a JSON array on stdout.")
+    ] = False,
+) -> None:
+    """List the detectors: name, title, what each finds and its parameters (--param k=v)."""
+    from ..detectors import list_detectors
+
+    try:
+        specs = list_detectors()
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
+    if as_json:
+        print(json.dumps([_spec_dict(s) for s in specs], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    grid = Table(title="detectors (loganalyze run NAME; every one also takes --since/--until/"
+                 "--last/--window)", title_justify="left", show_lines=True)
+    grid.add_column("name", style="bold", no_wrap=True)
+    grid.add_column("title / finds")
+    grid.add_column("parameters (--param NAME=VALUE)")
+    for spec in specs:
+        params = "\n".join(
+            f"{p.name}: {p.type} = {_show(p.default)}" + (f" — {p.doc}" if p.doc else "")
+            for p in spec.params
+        )
+        grid.add_row(spec.name, f"[bold]{spec.title}[/]\n{spec.finds}", params or "-")
+    Console().print(grid)
+
+
+def run_command(
+    name: Annotated[str, typer.Argument(help="Detector name (see `loganalyze detectors`).")],
+    paths: PathsArgument = None,
+    db: DbOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    last: LastOption = None,
+    window: WindowOption = "1m",
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Detector parameter NAME=VALUE (repeatable)."),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option("--format", help="table (for people), json (array of row objects) or csv."),
+    ] = "table",
+) -> None:
+    """Run one detector over the database (or over log PATHs, ingested in memory first)."""
+    from ..detectors import detect, parse_param_assignments
+
+    try:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown format {fmt!r}", hint="use table, json or csv")
+        params = parse_param_assignments(param)
+        con = _open(db, paths)
+        finding = detect(
+            con, name, since=since, until=until, last=last, window=window, **params
+        )
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
+    if finding.notice:
+        stderr.print(f"[yellow]notice:[/] {finding.notice}", highlight=False)
+    frame = finding.frame
+    if fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+    elif fmt == "csv":
+        sys.stdout.write(frame.write_csv(datetime_format=CSV_DATETIME))
+    elif frame.height == 0:
+        if not finding.notice:
+            stderr.print(
+                f"{finding.spec.name}: no findings in {finding.time_range.describe()} "
+                f"({finding.time_range.describe_data()})",
+                highlight=False,
+            )
+    else:
+        from ..report.tables import print_frame
+
+        print_frame(frame)
+
+
+def _open(db, paths):
+    """The database to run on: with PATHs, ingest them first (in memory unless --db)."""
+    from ..store import connect, resolve_db_path
+
+    target = resolve_db_path(db, have_paths=bool(paths))
+    if not paths:
+        return connect(target, read_only=True)
+    from ..ingest import ingest
+
+    con = connect(target)
+    ingest(list(paths), con)
+    return con
+
+
+def _show(value: object) -> str:
+    from datetime import timedelta
+
+    from ..timeparse import format_duration
+
+    if value is None:
+        return "null"
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _spec_dict(spec) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "finds": spec.finds,
+        "rank": spec.rank,
+        "windowed": spec.windowed,
+        "subject": list(spec.subject),
+        "metrics": list(spec.metrics),
+        "details": list(spec.details),
+        "events": spec.events,
+        "params": [
+            {"name": p.name, "type": p.type, "default": _show(p.default), "doc": p.doc}
+            for p in spec.params
+        ],
+    }
