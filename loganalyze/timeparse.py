@@ -183,8 +183,14 @@ def format_duration(value: timedelta) -> str:
     if micros <= 0:
         return "0s"
     parts = []
-    for unit, size in (("d", 86_400_000_000), ("h", 3_600_000_000), ("m", 60_000_000),
-                       ("s", 1_000_000), ("ms", 1_000), ("us", 1)):
+    for unit, size in (
+        ("d", 86_400_000_000),
+        ("h", 3_600_000_000),
+        ("m", 60_000_000),
+        ("s", 1_000_000),
+        ("ms", 1_000),
+        ("us", 1),
+    ):
         count, micros = divmod(micros, size)
         if count:
             parts.append(f"{count}{unit}")

@@ -47,8 +47,12 @@ def detectors_command(
     from rich.console import Console
     from rich.table import Table
 
-    grid = Table(title="detectors (loganalyze run NAME; every one also takes --since/--until/"
-                 "--last/--window)", title_justify="left", show_lines=True)
+    grid = Table(
+        title="detectors (loganalyze run NAME; every one also takes --since/--until/"
+        "--last/--window)",
+        title_justify="left",
+        show_lines=True,
+    )
     grid.add_column("name", style="bold", no_wrap=True)
     grid.add_column("title / finds")
     grid.add_column("parameters (--param NAME=VALUE)")
@@ -86,9 +90,7 @@ def run_command(
             raise UsageError(f"unknown format {fmt!r}", hint="use table, json or csv")
         params = parse_param_assignments(param)
         con = _open(db, paths)
-        finding = detect(
-            con, name, since=since, until=until, last=last, window=window, **params
-        )
+        finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     if finding.notice:
