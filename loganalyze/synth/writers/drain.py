@@ -1,0 +1,25 @@
+"""Supabase log drain as NDJSON: one raw event per line, one file per source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..hosted import hosted_sources
+from . import Chunk, Project, TextFiles, compact, joined, render_rows
+
+
+class DrainWriter:
+    suffix = "drain.ndjson"
+
+    def __init__(self, out_dir: Path, project: Project) -> None:
+        self.files = TextFiles(out_dir)
+        self.project = project
+
+    def write(self, chunk: Chunk) -> None:
+        for rows in hosted_sources(chunk, self.project):
+            lines = render_rows(rows, compact)
+            text = joined(lines)
+            self.files.append(f"{rows.source}.{self.suffix}", text + "\n" if text else "")
+
+    def close(self) -> list[Path]:
+        return self.files.close()
