@@ -55,12 +55,16 @@ def check_command(
         typer.Option("--format", help="rich (terminal), json (only JSON on stdout), or markdown."),
     ] = OutputFormat.rich,
 ) -> None:
-    """Judge the Definitions of Done of DOD_FILE against logs.
+    """Judge the Definitions of Done of DOD_FILE against logs, for CI.
 
     With PATHs the logs are ingested into memory (or into --db); otherwise --db is read.
-    Exit codes: 0 every check passed (warn-severity failures included); 1 a fail-severity
-    check failed; 2 usage or DoD-file error; 3 input error; 4 nothing failed but a check
-    lacked the data to decide.
+
+    Exit codes:
+    0 every check passed (warn-severity failures included);
+    1 a fail-severity check failed;
+    2 usage or DoD-file error;
+    3 input error (unreadable logs or database);
+    4 nothing failed, but a check lacked the data to decide.
     """
     from ..dod import check, load_dod
 
