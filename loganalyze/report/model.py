@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from ..store import LOG_TABLES, quote_ident
+from .query import query_frame
 from .timeline import build_timeline, empty_timeline
 from .zones import resolve_zone
 
@@ -270,11 +271,6 @@ class Report:
         return int(self.sources["rows"].sum()) if self.sources.height else 0
 
 
-def query_frame(con, sql: str, params: list | dict | None = None) -> pl.DataFrame:
-    """A SELECT's rows as a polars frame (through Arrow, no per-row conversion)."""
-    return con.sql(sql, params=params).pl()
-
-
 def sources_frame(con) -> pl.DataFrame:
     """Rows per log table that holds any."""
     parts = " UNION ALL ".join(
@@ -333,14 +329,17 @@ def build_report(
     specs = detector_lib.list_detectors()
     if detectors is not None:
         specs = [detector_lib.get_detector(name) for name in detectors]
-    results = order_results(
-        [
+    if time_range.start is None:
+        # an empty database: nothing to run the detectors over
+        results = [DetectorResult(spec, _empty_frame(spec)) for spec in specs]
+    else:
+        results = [
             DetectorResult(
                 spec, detector_lib.detect(con, spec.name, window=step, time_range=time_range).frame
             )
             for spec in specs
         ]
-    )
+    results = order_results(results)
     report = Report(
         start=time_range.start,
         end=time_range.end,
@@ -361,6 +360,11 @@ def build_report(
 
         report.dod = run_dod(con, dod, since=time_range.start, until=time_range.end, window=step)
     return report
+
+
+def _empty_frame(spec: Any) -> pl.DataFrame:
+    columns = getattr(spec, "columns", ("window_start", *spec.subject, *spec.metrics))
+    return pl.DataFrame(schema={c: pl.Null for c in columns})
 
 
 def _duration_text(value: timedelta) -> str:

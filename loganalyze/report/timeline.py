@@ -16,6 +16,8 @@ from importlib import resources
 
 import polars as pl
 
+from .query import query_frame
+
 TOP_SERIES = 8
 
 TIMELINE_SCHEMA = {
@@ -104,7 +106,7 @@ def build_timeline(
     params = {"since": start, "until": end, "window": window}
     frames = []
     for panel in PANELS:
-        frame = con.sql(panel_sql(panel.key), params=params).pl()
+        frame = query_frame(con, panel_sql(panel.key), params)
         frame = frame.with_columns(pl.lit(panel.key).alias("panel")).select(
             [pl.col(c).cast(t) for c, t in TIMELINE_SCHEMA.items()]
         )
