@@ -1,1 +1,183 @@
-"""(format readers of this family are registered here)"""
+"""Vercel function and request logs, into vercel_logs. Three shapes, one reader:
+
+- log drains (JSON array per delivery, or NDJSON): `id`, `timestamp` (ms), `requestId`,
+  `statusCode`, `type` (`stdout`, `stderr`, `report`, ...), `source`, `level`, `message`,
+  `path` (the function), `proxy.{method, host, path (with query), statusCode,
+  userAgent[], region, clientIp}`;
+- `vercel logs --json`: request-log entries (`id`, `timestamp`, `requestMethod`,
+  `requestPath`, `responseStatusCode`, `domain`; a request with several console lines
+  becomes entries `<requestId>`, `<requestId>_1`, ...) and `--follow` runtime lines
+  (`rowId`, `timestampInMs`, ...);
+- the dashboard export (`TimeUTC`, `timestampInMs`, `requestPath` = host + path,
+  `requestQueryString`, `responseStatusCode`, `requestId`, `function`, `level`, `message`).
+
+Request rows and console lines: each invocation should count once wherever a status is
+counted. Drains mark console output themselves (`type` stdout/stderr). For the two
+shapes that repeat the request on every console line (CLI request logs and the dashboard
+export), the first entry of a request keeps the request's type and the later entries of
+the same request are typed `stdout` (`stderr` when their level is error/fatal).
+
+`duration_ms` comes from the message where Vercel reports one (the `report` line of a
+drain, `Duration: 123.45 ms`); none of these shapes has a duration field. Paths are the
+request path without host or query (`/api/presence/ping`); `query` keeps its `?`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .core import FileContext, LogFormat, register
+from .files import Sample
+from .postgrest import TEXT_LINES_SQL
+
+MAX_OBJECT_BYTES = 1 << 28
+
+VERCEL_FIELDS = json.dumps({
+    "id": "VARCHAR", "rowId": "VARCHAR", "timestamp": "VARCHAR", "timestampInMs": "VARCHAR",
+    "TimeUTC": "VARCHAR", "requestId": "VARCHAR", "requestMethod": "VARCHAR",
+    "requestPath": "VARCHAR", "requestQueryString": "VARCHAR", "responseStatusCode": "VARCHAR",
+    "requestUserAgent": "VARCHAR", "statusCode": "VARCHAR", "path": "VARCHAR",
+    "host": "VARCHAR", "domain": "VARCHAR", "level": "VARCHAR", "message": "VARCHAR",
+    "source": "VARCHAR", "type": "VARCHAR", "executionRegion": "VARCHAR",
+    "proxy": {
+        "method": "VARCHAR", "host": "VARCHAR", "path": "VARCHAR", "statusCode": "VARCHAR",
+        "userAgent": "VARCHAR", "region": "VARCHAR",
+    },
+})
+
+# The rows of the file as (_line, doc), whichever JSON layout it has.
+_ARRAY_ROWS = (
+    "SELECT row_number() OVER () AS _line, CAST(json AS VARCHAR) AS doc "
+    "FROM read_json_objects($path, format = 'array', maximum_object_size = $max_size)"
+)
+_STREAM_ROWS = (
+    "SELECT row_number() OVER () AS _line, CAST(json AS VARCHAR) AS doc "
+    "FROM read_json_objects($path, format = 'unstructured', maximum_object_size = $max_size)"
+)
+_LINE_ROWS = "SELECT _line, line AS doc FROM (" + TEXT_LINES_SQL + ")"
+
+_SELECT_SQL = """
+parsed AS (
+    SELECT _line, doc,
+           CASE WHEN json_valid(doc) AND starts_with(ltrim(doc), '{')
+                THEN json_transform(doc, '""" + VERCEL_FIELDS + """') END AS v
+    FROM docs
+),
+shaped AS (
+    SELECT _line, doc, v,
+           la_ts(coalesce(la_nullif_text(v.timestamp), la_nullif_text(v.timestampInMs),
+                          la_nullif_text(v.TimeUTC))) AS ts,
+           coalesce(la_nullif_text(v.proxy.statusCode), la_nullif_text(v.statusCode),
+                    nullif(la_nullif_text(v.responseStatusCode), '0')) AS status_text,
+           coalesce(la_nullif_text(v.requestId),
+                    CASE WHEN v.requestMethod IS NOT NULL AND v.rowId IS NULL
+                         THEN regexp_replace(v.id, '_[0-9]+$', '') END) AS request_id,
+           -- the request's later console entries, in the shapes that repeat the request
+           CASE WHEN v.TimeUTC IS NOT NULL AND v.requestId IS NOT NULL
+                THEN row_number() OVER (PARTITION BY v.requestId
+                                        ORDER BY la_int(v.timestampInMs), _line) > 1
+                WHEN v.requestMethod IS NOT NULL AND v.rowId IS NULL
+                THEN regexp_matches(v.id, '_[0-9]+$')
+                ELSE false END AS repeated_request,
+           coalesce(la_nullif_text(v.proxy.path), la_nullif_text(v.requestPath),
+                    la_nullif_text(v.path)) AS url
+    FROM parsed
+),
+paths AS (
+    SELECT *,
+           -- the dashboard export writes host + path
+           CASE WHEN url IS NULL OR starts_with(url, '/') THEN url
+                ELSE coalesce(nullif(regexp_extract(url, '^[^/]*(/.*)$', 1), ''), '/') END AS rel_url
+    FROM shaped
+)
+SELECT _line, doc AS _raw,
+       coalesce(la_nullif_text(v.id), la_nullif_text(v.rowId),
+                'vercel:' || md5(doc) || '#' || row_number() OVER (PARTITION BY doc ORDER BY _line)) AS id,
+       ts, request_id,
+       coalesce(la_nullif_text(v.proxy.method), la_nullif_text(v.requestMethod)) AS method,
+       split_part(rel_url, '?', 1) AS path,
+       coalesce(nullif(regexp_extract(rel_url, '(\\?.*)$', 1), ''),
+                CASE WHEN la_nullif_text(v.requestQueryString) IS NOT NULL
+                     THEN CASE WHEN starts_with(v.requestQueryString, '?') THEN '' ELSE '?' END
+                          || v.requestQueryString END) AS query,
+       la_int(status_text) AS status,
+       la_double(regexp_extract(v.message, 'Duration: ([0-9.]+) ms', 1)) AS duration_ms,
+       la_nullif_text(v.level) AS level,
+       v.message AS message,
+       la_nullif_text(v.source) AS source,
+       CASE WHEN repeated_request
+            THEN CASE WHEN v.level IN ('error', 'fatal') THEN 'stderr' ELSE 'stdout' END
+            ELSE la_nullif_text(v.type) END AS type,
+       coalesce(la_nullif_text(v.proxy.host), la_nullif_text(v.host), la_nullif_text(v.domain)) AS host,
+       coalesce(CASE WHEN starts_with(v.proxy.userAgent, '[')
+                     THEN json_extract_string(v.proxy.userAgent, '$[0]')
+                     ELSE la_nullif_text(v.proxy.userAgent) END,
+                la_nullif_text(v.requestUserAgent)) AS user_agent,
+       coalesce(la_nullif_text(v.proxy.region), la_nullif_text(v.executionRegion)) AS region,
+       CASE WHEN v IS NULL THEN 'not a JSON object'
+            WHEN ts IS NULL THEN 'no timestamp, timestampInMs or TimeUTC'
+            WHEN la_not_number(status_text) THEN 'status is not a number: ' || status_text
+       END AS _reject
+FROM paths
+"""
+
+
+def json_docs(ctx: FileContext) -> tuple[str, dict[str, Any]]:
+    """SQL yielding (_line, doc) for each JSON object of the file, whichever layout the
+    sample shows: an array, one object per line (bad lines become rejected rows), or
+    pretty-printed objects in a row; with its parameters."""
+    sample = ctx.sample
+    lines = sample.lines[:50]
+    if sample.first_char == "[":
+        sql = _ARRAY_ROWS
+    elif lines and all(ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines):
+        return _LINE_ROWS, {"path": ctx.sql_path}
+    else:
+        sql = _STREAM_ROWS
+    return sql, {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES}
+
+
+def _load(ctx: FileContext) -> None:
+    docs, params = json_docs(ctx)
+    ctx.stage("vercel_logs", "WITH docs AS (" + docs + "), " + _SELECT_SQL, params)
+
+
+VERCEL_KEYS = {"deploymentId", "projectId", "proxy", "requestMethod", "timestampInMs", "rowId", "TimeUTC"}
+
+
+def first_object_keys(sample: Sample) -> set[str]:
+    """Top-level keys of the first object (array element, NDJSON line or pretty-printed)."""
+    text = sample.text.lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    if not text.startswith("{"):
+        return set()
+    try:
+        obj, _ = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        # a first object cut by the sample's end (or a paste cut short): the keys seen
+        return set(re.findall(r'"([A-Za-z_][\w.]*)"\s*:', text[:4000]))
+    return set(obj) if isinstance(obj, dict) else set()
+
+
+def _sniff(sample: Sample) -> int:
+    if sample.first_char not in "[{":
+        return 0
+    keys = first_object_keys(sample)
+    if keys & {"event_message", "metadata", "log_attributes"}:
+        return 0
+    hits = len(keys & VERCEL_KEYS)
+    if hits >= 2 or (hits and keys & {"requestId", "statusCode", "level", "message"}):
+        return 85
+    return 0
+
+
+register(LogFormat(
+    name="vercel",
+    description="Vercel function/request logs: log-drain JSON (array or NDJSON), "
+    "`vercel logs --json` lines, the dashboard log export",
+    sniff=_sniff, load=_load, tables=("vercel_logs",),
+    example="vercel logs --json > vercel.ndjson && loganalyze ingest vercel.ndjson",
+))
