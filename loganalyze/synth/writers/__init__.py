@@ -3,8 +3,10 @@ appends its rendering; `close()` returns the files it wrote."""
 
 from __future__ import annotations
 
+import gzip
+import io
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 import polars as pl
 
@@ -43,28 +45,40 @@ def joined(lines: pl.Series, sep: str = "\n") -> str:
     return lines.str.join(sep).item()
 
 
+def open_text(path: Path, *, compress: bool) -> IO[str]:
+    """A text file for writing; gzip'd (`path` + .gz) with a zero mtime in the header so
+    the same replay gives the same bytes."""
+    if not compress:
+        return open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    raw = gzip.GzipFile(filename=str(path) + ".gz", mode="wb", mtime=0, compresslevel=6)
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
 class TextFiles:
     """Append-only text files opened on first use, closed together."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, *, compress: bool = False) -> None:
         self.out_dir = out_dir
-        self.handles: dict[str, object] = {}
+        self.compress = compress
+        self.handles: dict[str, IO[str]] = {}
         self.order: list[str] = []
 
     def append(self, name: str, text: str) -> None:
         if name not in self.handles:
-            self.handles[name] = open(self.out_dir / name, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self.handles[name] = open_text(self.out_dir / name, compress=self.compress)
             self.order.append(name)
         if text:
-            self.handles[name].write(text)  # type: ignore[attr-defined]
+            self.handles[name].write(text)
 
     def is_open(self, name: str) -> bool:
         return name in self.handles
 
     def close(self) -> list[Path]:
         for name in self.order:
-            self.handles[name].close()  # type: ignore[attr-defined]
-        return [self.out_dir / name for name in self.order]
+            self.handles[name].close()
+        suffix = ".gz" if self.compress else ""
+        return [self.out_dir / (name + suffix) for name in self.order]
 
 
-__all__ = ["Chunk", "Project", "TextFiles", "Writer", "compact", "joined", "render_rows"]
+__all__ = ["Chunk", "Project", "TextFiles", "Writer", "compact", "joined", "open_text",
+           "render_rows"]

@@ -10,14 +10,16 @@ import polars as pl
 
 from ..hosted import hosted_sources
 from ..simulate import US
-from . import Chunk, Project, compact, joined, render_rows
+from . import Chunk, Project, compact, joined, open_text, render_rows
 
 DAY_US = 24 * 3600 * US
 
 
 class ApiEnvelopeWriter:
-    def __init__(self, out_dir: Path, project: Project, page_rows: int = 1000) -> None:
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False,
+                 page_rows: int = 1000) -> None:
         self.out_dir = out_dir
+        self.compress = compress
         self.project = project
         self.page_rows = page_rows
         self.pending: dict[str, list[pl.Series]] = {}
@@ -50,9 +52,9 @@ class ApiEnvelopeWriter:
             page = lines.slice(lo, min(self.page_rows, cut - lo))
             self.pages[source] = self.pages.get(source, 0) + 1
             path = self.out_dir / f"{source}.api.{self.pages[source]:04d}.json"
-            path.write_text('{"result":[' + joined(page, ",") + '],"error":null}',
-                            encoding="utf-8")
-            self.written.append(path)
+            with open_text(path, compress=self.compress) as handle:
+                handle.write('{"result":[' + joined(page, ",") + '],"error":null}')
+            self.written.append(path.with_name(path.name + ".gz") if self.compress else path)
         rest = lines.slice(cut)
         self.pending[source] = [rest] if len(rest) else []
         self.pending_rows[source] = len(rest)

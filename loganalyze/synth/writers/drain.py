@@ -11,8 +11,8 @@ from . import Chunk, Project, TextFiles, compact, joined, render_rows
 class DrainWriter:
     suffix = "drain.ndjson"
 
-    def __init__(self, out_dir: Path, project: Project) -> None:
-        self.files = TextFiles(out_dir)
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False) -> None:
+        self.files = TextFiles(out_dir, compress=compress)
         self.project = project
 
     def write(self, chunk: Chunk) -> None:

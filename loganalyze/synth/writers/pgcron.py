@@ -33,8 +33,8 @@ def cron_frame(chunk: Chunk) -> pl.DataFrame:
 class CronCsvWriter:
     name = "cron.job_run_details.csv"
 
-    def __init__(self, out_dir: Path, project: Project) -> None:
-        self.files = TextFiles(out_dir)
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False) -> None:
+        self.files = TextFiles(out_dir, compress=compress)
 
     def write(self, chunk: Chunk) -> None:
         first = not self.files.is_open(self.name)

@@ -98,8 +98,8 @@ def realtime_lines(chunk: Chunk) -> pl.Series:
 
 
 class SelfHostedWriter:
-    def __init__(self, out_dir: Path, project: Project) -> None:
-        self.files = TextFiles(out_dir)
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False) -> None:
+        self.files = TextFiles(out_dir, compress=compress)
         self.project = project
 
     def write(self, chunk: Chunk) -> None:

@@ -18,8 +18,8 @@ from . import Chunk, Project, TextFiles, joined, render_rows
 
 
 class StudioJsonWriter:
-    def __init__(self, out_dir: Path, project: Project) -> None:
-        self.files = TextFiles(out_dir)
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False) -> None:
+        self.files = TextFiles(out_dir, compress=compress)
         self.project = project
         self.started: set[str] = set()
 
@@ -61,8 +61,8 @@ def csv_cells(rows: SourceRows) -> pl.DataFrame:
 
 
 class StudioCsvWriter:
-    def __init__(self, out_dir: Path, project: Project) -> None:
-        self.files = TextFiles(out_dir)
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False) -> None:
+        self.files = TextFiles(out_dir, compress=compress)
         self.project = project
 
     def write(self, chunk: Chunk) -> None:

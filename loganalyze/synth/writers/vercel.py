@@ -81,8 +81,8 @@ def vercel_frame(chunk: Chunk) -> pl.DataFrame:
 
 
 class VercelDrainWriter:
-    def __init__(self, out_dir: Path, project: Project) -> None:
-        self.files = TextFiles(out_dir)
+    def __init__(self, out_dir: Path, project: Project, *, compress: bool = False) -> None:
+        self.files = TextFiles(out_dir, compress=compress)
         self.template = compile_json(_shape(project))
 
     def write(self, chunk: Chunk) -> None:
