@@ -20,7 +20,7 @@ import re
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .postgrest import TEXT_LINES_SQL
-from .vercel import first_object_keys, json_docs
+from .vercel import first_object_keys, json_docs, parsed_docs_sql
 
 CRON_COLUMNS = (
     "jobid", "runid", "job_pid", "database", "username", "command", "status",
@@ -49,13 +49,7 @@ FROM (
 QUALIFY table_row > 1
 """
 
-_SELECT_SQL = """
-parsed AS (
-    SELECT _line, doc,
-           CASE WHEN json_valid(doc) AND starts_with(ltrim(doc), '{')
-                THEN json_transform(doc, '""" + CRON_FIELDS + """') END AS r
-    FROM docs
-),
+_SELECT_SQL = parsed_docs_sql(CRON_FIELDS, "r") + """,
 cells AS (
     SELECT _line, doc, r,
            CASE WHEN upper(r.start_time) = 'NULL' THEN NULL ELSE la_nullif_text(r.start_time) END AS start_text,

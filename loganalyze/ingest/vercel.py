@@ -25,12 +25,12 @@ request path without host or query (`/api/presence/ping`); `query` keeps its `?`
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .postgrest import TEXT_LINES_SQL
+from .supabase_hosted import _first_object_keys as first_object_keys
 
 MAX_OBJECT_BYTES = 1 << 28
 
@@ -58,13 +58,19 @@ _STREAM_ROWS = (
 )
 _LINE_ROWS = "SELECT _line, line AS doc FROM (" + TEXT_LINES_SQL + ")"
 
-_SELECT_SQL = """
-parsed AS (
-    SELECT _line, doc,
-           CASE WHEN json_valid(doc) AND starts_with(ltrim(doc), '{')
-                THEN json_transform(doc, '""" + VERCEL_FIELDS + """') END AS v
-    FROM docs
-),
+
+
+def parsed_docs_sql(fields: str, alias: str) -> str:
+    """A `parsed` CTE over `docs`: each JSON object parsed once into the struct `alias`
+    of the known `fields` (NULL for text that is not a JSON object). Both arguments are
+    this package's constants."""
+    return (
+        "parsed AS (SELECT _line, doc, CASE WHEN json_valid(doc) AND starts_with(ltrim(doc), '{') "
+        "THEN json_transform(doc, '" + fields + "') END AS " + alias + " FROM docs)"
+    )
+
+
+_SELECT_SQL = parsed_docs_sql(VERCEL_FIELDS, "v") + """,
 shaped AS (
     SELECT _line, doc, v,
            la_ts(coalesce(la_nullif_text(v.timestamp), la_nullif_text(v.timestampInMs),
@@ -145,21 +151,6 @@ def _load(ctx: FileContext) -> None:
 
 
 VERCEL_KEYS = {"deploymentId", "projectId", "proxy", "requestMethod", "timestampInMs", "rowId", "TimeUTC"}
-
-
-def first_object_keys(sample: Sample) -> set[str]:
-    """Top-level keys of the first object (array element, NDJSON line or pretty-printed)."""
-    text = sample.text.lstrip("\ufeff \t\r\n")
-    if text.startswith("["):
-        text = text[1:].lstrip()
-    if not text.startswith("{"):
-        return set()
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(text)
-    except json.JSONDecodeError:
-        # a first object cut by the sample's end (or a paste cut short): the keys seen
-        return set(re.findall(r'"([A-Za-z_][\w.]*)"\s*:', text[:4000]))
-    return set(obj) if isinstance(obj, dict) else set()
 
 
 def _sniff(sample: Sample) -> int:
