@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -32,8 +32,15 @@ from .errors import DetectorError
 from .timeparse import TimeRange, parse_duration, parse_instant, resolve_range
 
 PARAM_TYPES = ("interval", "timestamp", "integer", "double", "varchar", "boolean")
-BOUND_FOR_EVERY_DETECTOR = ("since", "until", "window")
+BOUND_FOR_EVERY_DETECTOR = ("since", "until", "window", "origin")
 DEFAULT_WINDOW = "1m"
+WHOLE_RANGE = "all"
+"""`window="all"`: one window spanning the whole range, starting at its start."""
+# Windows are aligned on DuckDB's own default origin (a Monday, midnight UTC), so that
+# minutes, hours, days and weeks start where a person expects.
+BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+# The width of the single window of an unbounded range (an empty database).
+_UNBOUNDED = timedelta(days=365_000)
 MACROS_FILE = "_macros.sql"
 
 
@@ -320,6 +327,16 @@ def window_notice(time_range: TimeRange) -> str | None:
     return None
 
 
+def window_buckets(window: str | timedelta, time_range: TimeRange) -> tuple[timedelta, datetime]:
+    """Bucket width and origin for `$window`/`$origin`: a duration on the fixed origin, or
+    `"all"` for one window covering the whole range."""
+    if isinstance(window, str) and window.strip().lower() == WHOLE_RANGE:
+        if time_range.start is None or time_range.end is None:
+            return _UNBOUNDED, BUCKET_ORIGIN
+        return time_range.end - time_range.start, time_range.start
+    return parse_duration(window), BUCKET_ORIGIN
+
+
 def _prepare(con) -> None:
     con.execute("SET TimeZone = 'UTC'")
     macros = _macros_sql(str(queries_dir()))
@@ -332,8 +349,24 @@ def _execute(con, spec: DetectorSpec, bound: dict[str, object]) -> pl.DataFrame:
     missing = used - set(bound)
     if missing:
         raise DetectorError(f"{spec.path}: uses undeclared parameter(s) {sorted(missing)}")
-    relation = con.sql(spec.sql, params={k: v for k, v in bound.items() if k in used})
-    frame = pl.from_arrow(relation.to_arrow_table()) if relation is not None else pl.DataFrame()
+    import duckdb
+
+    try:
+        relation = con.sql(spec.sql, params={k: v for k, v in bound.items() if k in used})
+        table = relation.to_arrow_table() if relation is not None else None
+    except duckdb.Error as exc:
+        text = str(exc).strip()
+        if "invalid parameter" in text:
+            # A detector's own guard on a parameter value (DuckDB's error()).
+            raise DetectorError(
+                f"detector {spec.name}: {text.split('invalid parameter', 1)[1].strip()}",
+                hint="valid parameters: " + ", ".join(p.name for p in spec.params),
+            ) from None
+        raise DetectorError(
+            f"detector {spec.name} failed: {text.splitlines()[0]}",
+            hint="is this a loganalyze database? `loganalyze schema` lists the expected tables",
+        ) from None
+    frame = pl.from_arrow(table) if table is not None else pl.DataFrame()
     assert isinstance(frame, pl.DataFrame)
     if tuple(frame.columns) != spec.columns:
         raise DetectorError(
@@ -358,8 +391,9 @@ def detect(
     values = resolve_params(spec, params)
     if time_range is None:
         time_range = resolve_range(con, since, until, last)
+    width, origin = window_buckets(window, time_range)
     bound: dict[str, object] = dict(values)
-    bound.update(since=time_range.start, until=time_range.end, window=parse_duration(window))
+    bound.update(since=time_range.start, until=time_range.end, window=width, origin=origin)
     _prepare(con)
     frame = _execute(con, spec, bound)
     return Finding(spec, frame, time_range, bound, window_notice(time_range))

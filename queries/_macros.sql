@@ -1,7 +1,8 @@
 -- Shared building blocks of the detectors: temporary macros created on the connection
 -- before a detector runs (this file is not a detector; its name starts with `_`).
 -- Every table macro takes the analysed range [since, until) as arguments so that the
--- detectors pass their bound $since/$until through.
+-- detectors pass their bound $since/$until through; windowed ones also take the bucket
+-- width and origin ($window, $origin).
 
 -- The table a PostgREST path is about: /rest/v1/registrations?x → registrations,
 -- /rest/v1/rpc/fn → fn.
@@ -162,8 +163,8 @@ END;
 -- windows before the episode.
 -- `kind` picks the events: 'conflict' = 409 / 23505 / 23P01 by table and constraint
 -- (det_db_errors, each event once); 'status' = HTTP 4xx/5xx by source, status class, path.
-CREATE OR REPLACE TEMP MACRO det_storms(kind, since, until, width, min_count, multiple,
-                                       baseline, tolerance) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_storms(kind, since, until, width, origin, min_count,
+                                        multiple, baseline, tolerance) AS TABLE
 WITH events AS (
     SELECT ts, coalesce(relation, '?') AS k1, coalesce(constraint_name, '') AS k2,
            '' AS k3
@@ -175,7 +176,7 @@ WITH events AS (
     WHERE kind = 'status' AND status >= 400
 ),
 counts AS (
-    SELECT k1, k2, k3, time_bucket(width, ts) AS w, count(*) AS n
+    SELECT k1, k2, k3, time_bucket(width, ts, origin) AS w, count(*) AS n
     FROM events
     GROUP BY ALL
 ),
@@ -208,64 +209,90 @@ SELECT min(w) AS window_start, k1, k2, k3,
 FROM storm_windows
 GROUP BY k1, k2, k3, episode;
 
--- Calls to one Auth (GoTrue) endpoint, each once, from edge_logs (with the caller kind
--- from x-client-info / user agent and the gateway latency) and auth_logs (GoTrue's own
--- duration; caller 'unknown'). An auth_logs row is the same call as an edge row when it
--- carries the edge row's request id (cf_ray / request_id), or else when an edge row of the
--- same user (any user if the auth row names none) started within `tolerance` before the
--- auth row and had not ended `tolerance` before it.
+-- Calls to one Auth (GoTrue) endpoint, each once, from edge_logs (caller kind from
+-- x-client-info / user agent, gateway latency) and auth_logs (GoTrue's own duration).
+-- Pairing: an auth_logs row and an edge row are one call when the auth row carries the
+-- edge row's request id (request_id, or cf_ray without its `-COLO` suffix), or else when
+-- the edge row is the latest call of the same user (any user if the auth row names none)
+-- that started no later than `tolerance` after the auth row and had not ended
+-- `tolerance` before it. `prefer` = 'edge' keeps every edge row and the unpaired auth
+-- rows; 'auth' keeps every auth row (with its partner's caller kind) and the unpaired edge
+-- rows. Each kept row takes a missing user or error code from its partner.
 -- Columns: ts, source_table, method, user_id, client_key, caller, status, latency_ms,
 -- error_code, grant_type.
-CREATE OR REPLACE TEMP MACRO det_auth_calls(since, until, auth_path, tolerance) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_auth_calls(since, until, auth_path, tolerance, prefer) AS TABLE
 WITH edge AS (
-    SELECT ts, 'edge_logs' AS source_table, method, user_id,
+    SELECT id, ts, 'edge_logs' AS source_table, method, user_id,
            coalesce(user_id, session_id, ip) AS client_key,
-           det_caller(client_info, user_agent) AS caller, status, latency_ms,
-           error_code,
+           det_caller(client_info, user_agent) AS caller, status, latency_ms, error_code,
            nullif(regexp_extract(query, 'grant_type=([A-Za-z_]+)', 1), '') AS grant_type,
-           request_id, split_part(cf_ray, '-', 1) AS ray
+           request_id, nullif(split_part(cf_ray, '-', 1), '') AS ray,
+           ts + to_milliseconds(coalesce(latency_ms, 0)::BIGINT) AS ends
     FROM det_edge(since, until)
     WHERE path = auth_path
 ),
 auth AS (
-    SELECT ts, 'auth_logs' AS source_table, method, user_id,
+    SELECT id, ts, 'auth_logs' AS source_table, method, user_id,
            coalesce(user_id, remote_addr) AS client_key, 'unknown' AS caller, status,
            duration_ms AS latency_ms,
            coalesce(error_code,
                     CASE WHEN error ILIKE '%Already Used%' OR error ILIKE 'Possible abuse attempt%'
                               OR error ILIKE '%refresh token reuse%'
                          THEN 'refresh_token_already_used' END) AS error_code,
-           grant_type, request_id, split_part(request_id, '-', 1) AS ray
+           grant_type, request_id, nullif(split_part(request_id, '-', 1), '') AS ray
     FROM auth_logs
     WHERE ts >= since AND ts < until AND path = auth_path AND status IS NOT NULL
 ),
-auth_unpaired AS (
-    SELECT a.*
-    FROM auth AS a
-    ANTI JOIN (SELECT request_id AS k FROM edge WHERE request_id IS NOT NULL
-               UNION SELECT ray FROM edge WHERE ray IS NOT NULL AND ray <> '') AS ids
-      ON a.request_id = ids.k OR a.ray = ids.k
+by_id AS (
+    SELECT a_id, any_value(e_id) AS e_id
+    FROM (SELECT a.id AS a_id, e.id AS e_id FROM auth AS a JOIN edge AS e
+              ON a.request_id = e.request_id
+          UNION ALL
+          SELECT a.id, e.id FROM auth AS a JOIN edge AS e ON a.ray = e.ray)
+    GROUP BY a_id
 ),
-auth_only AS (
-    SELECT a.*
-    FROM (SELECT * FROM auth_unpaired WHERE user_id IS NOT NULL) AS a
-    ASOF LEFT JOIN edge AS e ON a.user_id = e.user_id AND a.ts + tolerance >= e.ts
-    WHERE e.ts IS NULL
-       OR e.ts + to_milliseconds(coalesce(e.latency_ms, 0)::BIGINT) + tolerance < a.ts
+auth_left AS (
+    SELECT a.* FROM auth AS a ANTI JOIN by_id AS b ON b.a_id = a.id
+),
+by_time AS (
+    SELECT a.id AS a_id, e.id AS e_id
+    FROM (SELECT * FROM auth_left WHERE user_id IS NOT NULL) AS a
+    ASOF JOIN edge AS e ON a.user_id = e.user_id AND a.ts + tolerance >= e.ts
+    WHERE e.ends + tolerance >= a.ts
     UNION ALL
-    SELECT a.*
-    FROM (SELECT * FROM auth_unpaired WHERE user_id IS NULL) AS a
-    ASOF LEFT JOIN edge AS e ON a.ts + tolerance >= e.ts
-    WHERE e.ts IS NULL
-       OR e.ts + to_milliseconds(coalesce(e.latency_ms, 0)::BIGINT) + tolerance < a.ts
+    SELECT a.id, e.id
+    FROM (SELECT * FROM auth_left WHERE user_id IS NULL) AS a
+    ASOF JOIN edge AS e ON a.ts + tolerance >= e.ts
+    WHERE e.ends + tolerance >= a.ts
+),
+pairs AS (
+    SELECT * FROM by_id UNION ALL SELECT * FROM by_time
+),
+edge_side AS (
+    SELECT e.ts, e.source_table, e.method, coalesce(e.user_id, a.user_id) AS user_id,
+           e.client_key, e.caller, e.status, e.latency_ms,
+           coalesce(e.error_code, a.error_code) AS error_code,
+           coalesce(e.grant_type, a.grant_type) AS grant_type,
+           p.a_id IS NOT NULL AS paired
+    FROM edge AS e
+    LEFT JOIN (SELECT e_id, any_value(a_id) AS a_id FROM pairs GROUP BY e_id) AS p
+      ON p.e_id = e.id
+    LEFT JOIN auth AS a ON a.id = p.a_id
+),
+auth_side AS (
+    SELECT a.ts, a.source_table, a.method, coalesce(a.user_id, e.user_id) AS user_id,
+           coalesce(a.user_id, e.client_key, a.client_key) AS client_key,
+           coalesce(e.caller, a.caller) AS caller, a.status, a.latency_ms,
+           coalesce(a.error_code, e.error_code) AS error_code,
+           coalesce(a.grant_type, e.grant_type) AS grant_type,
+           p.e_id IS NOT NULL AS paired
+    FROM auth AS a
+    LEFT JOIN pairs AS p ON p.a_id = a.id
+    LEFT JOIN edge AS e ON e.id = p.e_id
 )
-SELECT ts, source_table, method, user_id, client_key, caller, status, latency_ms, error_code,
-       grant_type
-FROM edge
+SELECT * EXCLUDE (paired) FROM edge_side WHERE prefer = 'edge' OR NOT paired
 UNION ALL
-SELECT ts, source_table, method, user_id, client_key, caller, status, latency_ms, error_code,
-       grant_type
-FROM auth_only;
+SELECT * EXCLUDE (paired) FROM auth_side WHERE prefer = 'auth' OR NOT paired;
 
 -- Supabase calls attributed to the app route (Vercel function invocation) that made them.
 -- An invocation is a vercel_logs request row (request_id, path = route, ts = start,
@@ -360,9 +387,9 @@ SELECT * FROM from_bursts;
 -- Realtime outage windows: windows in which Realtime logged an error, or its connection
 -- metric reported nobody connected after some window of the range had connections.
 -- Columns: w (window start).
-CREATE OR REPLACE TEMP MACRO det_realtime_outages(since, until, width) AS TABLE
+CREATE OR REPLACE TEMP MACRO det_realtime_outages(since, until, width, origin) AS TABLE
 WITH per_window AS (
-    SELECT time_bucket(width, ts) AS w,
+    SELECT time_bucket(width, ts, origin) AS w,
            max(connected) FILTER (WHERE metric = 'connections') AS connected_max,
            count(*) FILTER (WHERE lower(coalesce(level, '')) IN ('error', 'critical')
                                   OR error_code IS NOT NULL) AS errors

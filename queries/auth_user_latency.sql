@@ -4,17 +4,20 @@
 --   e.g. a serverless handler; browser; other; unknown when only GoTrue's log saw the call),
 --   optionally per user, with p50/p95/p99/max latency (ms; edge rows carry the gateway's
 --   origin time, auth_logs rows GoTrue's own duration). A call seen by both edge_logs and
---   auth_logs is counted once (det_auth_calls in _macros.sql).
+--   auth_logs is counted once and measured by the `prefer`red log (det_auth_calls in
+--   _macros.sql).
 -- rank: 40
 -- param per_user: boolean = false -- one row per user (user_id is null when false)
+-- param per_caller: boolean = true -- one row per caller kind (caller is '(all)' when false)
+-- param prefer: varchar = edge -- which log measures a call both saw: edge (gateway origin time) or auth (GoTrue duration)
 -- param match_tolerance: interval = 2s -- how far apart edge and auth rows of one call may be
 -- subject: user_id, caller
 -- metrics: count, users, errors, mean_ms, p50_ms, p95_ms, p99_ms, max_ms
 -- details: sources
 -- events: count
-SELECT time_bucket($window, ts) AS window_start,
+SELECT time_bucket($window, ts, $origin) AS window_start,
        CASE WHEN $per_user THEN user_id END AS user_id,
-       caller,
+       CASE WHEN $per_caller THEN caller ELSE '(all)' END AS caller,
        count(*) AS count,
        count(DISTINCT user_id) AS users,
        count(*) FILTER (WHERE status >= 400) AS errors,
@@ -24,7 +27,9 @@ SELECT time_bucket($window, ts) AS window_start,
        quantile_cont(latency_ms, 0.99) AS p99_ms,
        max(latency_ms) AS max_ms,
        string_agg(DISTINCT source_table, ',' ORDER BY source_table) AS sources
-FROM det_auth_calls($since, $until, '/auth/v1/user', $match_tolerance)
+FROM det_auth_calls($since, $until, '/auth/v1/user', $match_tolerance, $prefer)
 WHERE coalesce(upper(method), 'GET') = 'GET'
+  AND (CASE WHEN $prefer IN ('edge', 'auth') THEN true
+            ELSE error('invalid parameter prefer: use edge or auth') END)
 GROUP BY ALL
 ORDER BY window_start, caller, count DESC, user_id

@@ -17,6 +17,6 @@
 -- events: count
 SELECT window_start, k1 AS table_name, nullif(k2, '') AS constraint_name,
        count, peak_count, windows, baseline_median, window_end, peak_window
-FROM det_storms('conflict', $since, $until, $window, $min_count, $multiple,
+FROM det_storms('conflict', $since, $until, $window, $origin, $min_count, $multiple,
                $baseline_windows, $match_tolerance)
 ORDER BY window_start, table_name, constraint_name

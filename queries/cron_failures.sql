@@ -47,15 +47,15 @@ log_only AS (
     WHERE r.run_start IS NULL OR l.ts > r.run_end + $match_tolerance
 ),
 events AS (
-    SELECT ts, jobid, command, 'run' AS origin, status, return_message AS message FROM runs
+    SELECT ts, jobid, command, 'run' AS seen_in, status, return_message AS message FROM runs
     UNION ALL
-    SELECT ts, jobid, command, 'log' AS origin, 'failed' AS status, message FROM log_only
+    SELECT ts, jobid, command, 'log' AS seen_in, 'failed' AS status, message FROM log_only
 )
-SELECT time_bucket($window, ts) AS window_start, jobid, command,
+SELECT time_bucket($window, ts, $origin) AS window_start, jobid, command,
        count(*) FILTER (WHERE lower(status) = 'failed') AS count,
-       count(*) FILTER (WHERE origin = 'run') AS runs,
-       count(*) FILTER (WHERE origin = 'run' AND lower(status) = 'failed') AS failed_runs,
-       count(*) FILTER (WHERE origin = 'log') AS log_errors,
+       count(*) FILTER (WHERE seen_in = 'run') AS runs,
+       count(*) FILTER (WHERE seen_in = 'run' AND lower(status) = 'failed') AS failed_runs,
+       count(*) FILTER (WHERE seen_in = 'log') AS log_errors,
        arg_max(message, ts) FILTER (WHERE lower(status) = 'failed') AS last_error
 FROM events
 GROUP BY ALL

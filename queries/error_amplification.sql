@@ -43,7 +43,7 @@ kinds AS (
     SELECT ts, '4xx_retried', table_name, status, user_id, caller, 1
     FROM errors WHERE next_same - ts <= $cooldown
 )
-SELECT time_bucket($window, ts) AS window_start, kind, table_name, status,
+SELECT time_bucket($window, ts, $origin) AS window_start, kind, table_name, status,
        count(*) AS count, sum(followups)::BIGINT AS followups,
        count(DISTINCT caller) AS users
 FROM kinds

@@ -31,13 +31,13 @@ requests AS (
       AND regexp_matches(v.path, $path_pattern)
 ),
 spaced AS (
-    SELECT *, time_bucket($window, ts) AS w,
+    SELECT *, time_bucket($window, ts, $origin) AS w,
            epoch(ts - lag(ts) OVER (PARTITION BY source, path, client ORDER BY ts))
                AS interval_s
     FROM requests
 ),
 outages AS (
-    SELECT w, true AS down FROM det_realtime_outages($since, $until, $window)
+    SELECT w, true AS down FROM det_realtime_outages($since, $until, $window, $origin)
 )
 SELECT s.w AS window_start, s.source, s.path, coalesce(o.down, false) AS in_realtime_outage,
        count(*) AS count,

@@ -13,7 +13,7 @@
 -- metrics: presence_events, connected_max, connected_min, joins, events, errors, spike
 -- events: presence_events
 WITH per_window AS (
-    SELECT time_bucket($window, ts) AS window_start,
+    SELECT time_bucket($window, ts, $origin) AS window_start,
            coalesce(project, external_id) AS project,
            coalesce(sum(sum_value) FILTER (WHERE metric = 'presence_events'), 0)::BIGINT
                AS presence_events,

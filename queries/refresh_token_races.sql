@@ -15,11 +15,11 @@ WITH grants AS (
            count(*) OVER (PARTITION BY client_key ORDER BY ts
                           RANGE BETWEEN $reuse_interval PRECEDING
                                     AND $reuse_interval FOLLOWING) AS nearby_grants
-    FROM det_auth_calls($since, $until, '/auth/v1/token', $match_tolerance)
+    FROM det_auth_calls($since, $until, '/auth/v1/token', $match_tolerance, 'auth')
     WHERE coalesce(grant_type, CASE WHEN error_code = 'refresh_token_already_used'
                                     THEN 'refresh_token' END) = 'refresh_token'
 )
-SELECT time_bucket($window, ts) AS window_start,
+SELECT time_bucket($window, ts, $origin) AS window_start,
        coalesce(user_id, client_key) AS user_id,
        count(*) FILTER (WHERE error_code = 'refresh_token_already_used') AS count,
        count(*) FILTER (WHERE status >= 400 AND nearby_grants >= 2) AS races,

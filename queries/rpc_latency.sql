@@ -20,7 +20,7 @@ WITH samples AS (
     FROM postgres_logs
     WHERE ts >= $since AND ts < $until AND duration_ms IS NOT NULL
 )
-SELECT time_bucket($window, ts) AS window_start, kind, name,
+SELECT time_bucket($window, ts, $origin) AS window_start, kind, name,
        count(*) AS count,
        count(*) FILTER (WHERE failed) AS errors,
        avg(latency_ms) AS mean_ms,

@@ -13,7 +13,7 @@
 -- details: sources
 -- events: count
 WITH events AS (
-    SELECT time_bucket($window, ts) AS window_start, *
+    SELECT time_bucket($window, ts, $origin) AS window_start, *
     FROM det_db_errors($since, $until, $match_tolerance)
     WHERE sqlstate LIKE '42%' OR sqlstate LIKE 'PGRST2%'
 )

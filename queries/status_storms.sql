@@ -13,6 +13,6 @@
 -- events: count
 SELECT window_start, k1 AS source, k2 AS status_class, k3 AS path,
        count, peak_count, windows, baseline_median, window_end, peak_window
-FROM det_storms('status', $since, $until, $window, $min_count, $multiple,
+FROM det_storms('status', $since, $until, $window, $origin, $min_count, $multiple,
                $baseline_windows, INTERVAL 0 SECOND)
 ORDER BY window_start, source, status_class, path
