@@ -304,8 +304,8 @@ SELECT * EXCLUDE (paired) FROM auth_side WHERE prefer = 'auth' OR NOT paired;
 -- what it does: `burst:<tables it writes, joined by +>`, else `burst:read <first table>`,
 -- else `burst:<first path>`.
 -- One row per (invocation, call); an invocation without calls has one row with null call
--- columns. Columns: attribution, invocation, route, user_id, start_ts, call_ts, method,
--- path, target, is_db, is_write, is_auth_user.
+-- columns. Columns: attribution, invocation, route, user_id, start_ts, call_id (the edge
+-- row's id), call_ts, method, path, target, is_db, is_write, is_auth_user.
 CREATE OR REPLACE TEMP MACRO det_route_calls(since, until, burst_gap) AS TABLE
 WITH vercel AS (
     SELECT ts, request_id, path, duration_ms, type, message, status
@@ -325,7 +325,7 @@ invocations AS (
     HAVING start_ts IS NOT NULL
 ),
 calls AS (
-    SELECT ts AS call_ts, user_id, method, path,
+    SELECT id AS call_id, ts AS call_ts, user_id, method, path,
            CASE WHEN path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || det_rest_table(path)
                 WHEN path LIKE '/rest/v1/%' THEN det_rest_table(path)
                 ELSE path END AS target,
@@ -346,7 +346,7 @@ attributed AS (
 ),
 from_vercel AS (
     SELECT 'vercel' AS attribution, i.invocation, i.route, i.user_id, i.start_ts,
-           a.call_ts, a.method, a.path, a.target, a.is_db, a.is_write, a.is_auth_user
+           a.call_id, a.call_ts, a.method, a.path, a.target, a.is_db, a.is_write, a.is_auth_user
     FROM invocations AS i
     LEFT JOIN attributed AS a ON a.invocation = i.invocation
 ),
@@ -376,7 +376,7 @@ burst_names AS (
 from_bursts AS (
     SELECT 'burst' AS attribution, b.user_id || '#' || b.burst_no AS invocation,
            n.route, b.user_id, n.start_ts,
-           b.call_ts, b.method, b.path, b.target, b.is_db, b.is_write, b.is_auth_user
+           b.call_id, b.call_ts, b.method, b.path, b.target, b.is_db, b.is_write, b.is_auth_user
     FROM bursts AS b
     JOIN burst_names AS n USING (user_id, burst_no)
 )

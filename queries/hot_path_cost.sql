@@ -7,16 +7,39 @@
 --   target '(all)' is the route's total; one more row per target (table, rpc/<fn>, auth
 --   path) gives that target's share, so "registrations writes from /presence/ping" is
 --   the row (route /api/presence/ping, target registrations), metric writes. Attribution
---   rule: det_route_calls in _macros.sql.
+--   rule: det_route_calls in _macros.sql. Calls no route made are listed as route
+--   '(browser)' (browser callers) or '(unattributed)' (others), each call a request.
 -- rank: 60
 -- windowed: false
 -- param burst_gap: interval = 1s -- without vercel_logs: the longest pause inside one burst
 -- subject: route, target
--- metrics: requests, participants, calls, calls_per_request_mean, calls_per_request_p95, calls_per_request_max, db_calls_per_request_mean, db_calls_per_request_max, writes, writes_per_request_mean, writes_per_request_max, auth_user_calls_per_request_mean, calls_per_participant_per_minute
+-- metrics: requests, participants, calls, calls_per_request_mean, calls_per_request_p95, calls_per_request_max, db_calls_per_request_mean, db_calls_per_request_min, db_calls_per_request_max, writes, writes_per_request_mean, writes_per_request_max, auth_user_calls_per_request_mean, calls_per_participant_per_minute
 -- details: attribution
 -- events: requests
-WITH rc AS (
+WITH routed AS (
     SELECT * FROM det_route_calls($since, $until, $burst_gap)
+),
+direct AS (
+    SELECT 'direct' AS attribution, e.id AS invocation,
+           CASE WHEN det_caller(e.client_info, e.user_agent) = 'browser' THEN '(browser)'
+                ELSE '(unattributed)' END AS route,
+           e.user_id, e.ts AS start_ts, e.id AS call_id, e.ts AS call_ts, e.method, e.path,
+           CASE WHEN e.path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || det_rest_table(e.path)
+                WHEN e.path LIKE '/rest/v1/%' THEN det_rest_table(e.path)
+                ELSE e.path END AS target,
+           e.path LIKE '/rest/v1/%' AS is_db,
+           e.path LIKE '/rest/v1/%' AND e.path NOT LIKE '/rest/v1/rpc/%'
+               AND upper(e.method) IN ('POST', 'PATCH', 'PUT', 'DELETE') AS is_write,
+           e.path = '/auth/v1/user' AND upper(coalesce(e.method, 'GET')) = 'GET'
+               AS is_auth_user
+    FROM det_edge($since, $until) AS e
+    ANTI JOIN (SELECT call_id FROM routed WHERE call_id IS NOT NULL) AS r
+      ON r.call_id = e.id
+),
+rc AS (
+    SELECT * FROM routed
+    UNION ALL
+    SELECT * FROM direct
 ),
 minutes AS (
     SELECT greatest(epoch($until - $since) / 60.0, 1e-9) AS m
@@ -57,6 +80,7 @@ SELECT route, target,
        quantile_cont(calls, 0.95) AS calls_per_request_p95,
        max(calls) AS calls_per_request_max,
        avg(db_calls) AS db_calls_per_request_mean,
+       min(db_calls) AS db_calls_per_request_min,
        max(db_calls) AS db_calls_per_request_max,
        sum(writes)::BIGINT AS writes,
        avg(writes) AS writes_per_request_mean,

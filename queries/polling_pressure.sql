@@ -1,7 +1,8 @@
 -- name: polling_pressure
 -- title: Polling pressure
 -- finds: requests on polling endpoints (path matching path_pattern, a regular
---   expression; default: chat messages and the admin /stats/access) per window, source
+--   expression; default: chat messages and the admin /stats/access; API-gateway rows only
+--   from `caller`, by default the browser, since polling is a client's habit) per window, source
 --   (edge = API gateway, vercel = app routes) and path: total rate, clients (JWT user,
 --   else session, else IP; for app routes the `user=` of the request's console line) and
 --   each client's interval between requests (p10 and median, seconds). in_realtime_outage
@@ -9,6 +10,7 @@
 --   fallback polling's load is visible on its own.
 -- rank: 70
 -- param path_pattern: varchar = (chat_messages|/stats/access) -- regular expression on the request path
+-- param caller: varchar = browser -- API-gateway rows from this caller kind only (browser, server, other, any)
 -- subject: source, path, in_realtime_outage
 -- metrics: count, clients, requests_per_minute, requests_per_client_per_minute, interval_p10_s, interval_p50_s
 -- events: count
@@ -22,6 +24,7 @@ requests AS (
     SELECT ts, 'edge' AS source, path, coalesce(user_id, session_id, ip) AS client
     FROM det_edge($since, $until)
     WHERE regexp_matches(path, $path_pattern)
+      AND ($caller = 'any' OR det_caller(client_info, user_agent) = $caller)
     UNION ALL
     SELECT v.ts, 'vercel' AS source, v.path, u.user_id AS client
     FROM vercel_logs AS v
