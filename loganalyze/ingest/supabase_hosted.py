@@ -338,47 +338,73 @@ def table_sql(table: str) -> tuple[str, dict[str, list[str]]]:
 
 
 # --------------------------------------------------------------------------- routing
-# Which table a row belongs to, from the keys it carries; first match wins.
-ROUTE_SQL = """
-CASE
-    WHEN $forced IS NOT NULL THEN $forced
-    WHEN list_contains(k, 'log_attributes') AND (j->>'source') IN (SELECT unnest($tables))
-        THEN j->>'source'
-    WHEN list_has_any(mk, ['parsed']) OR list_has_any(k, ['error_severity', 'sql_state_code'])
-        THEN 'postgres_logs'
-    WHEN list_has_any(mk, ['execution_time_ms', 'function_id', 'execution_id'])
-      OR list_has_any(k, ['execution_time_ms', 'function_id', 'execution_id'])
-        THEN 'function_edge_logs'
-    WHEN list_has_any(mk, ['msg', 'component', 'auth_event', 'auth_audit_event', 'grant_type'])
-      OR list_has_any(k, ['msg'])
-      OR regexp_matches(coalesce(j->>'event_message', ''), '^\\{.*"(msg|component)":')
-        THEN 'auth_logs'
-    WHEN list_has_any(mk, ['request', 'response'])
-      OR list_has_any(k, ['status_code', 'origin_time', 'search', 'proxy_status'])
-      OR regexp_matches(coalesce(j->>'event_message', ''), '^[A-Z]+ \\| [0-9]{3} \\| ')
-        THEN 'edge_logs'
-    WHEN list_has_any(mk, ['measurements', 'external_id'])
-      OR starts_with(coalesce(j->>'event_message', ''), 'Billing metrics:')
-        THEN 'realtime_logs'
-    WHEN list_has_any(mk, ['context', 'instance_id', 'db_name']) THEN 'supavisor_logs'
-    WHEN mk IS NOT NULL AND list_has_all(['host', 'project', 'metadata', 'file', 'parsed_from', 'source_type'], mk)
-        AND list_contains(mk, 'host') THEN 'postgrest_logs'
-    ELSE NULL
-END
-"""
+# Which table a row belongs to, from the keys it carries; first match wins. Every key
+# test reads one slot of a single json_extract_string call (one parse per row).
+_META_PROBES = (
+    "parsed", "execution_time_ms", "function_id", "execution_id", "msg", "component",
+    "auth_event", "auth_audit_event", "grant_type", "request", "response", "measurements",
+    "external_id", "context", "instance_id", "db_name", "host",
+)
+_FLAT_PROBES = (
+    "source", "log_attributes", "event_message", "error_severity", "sql_state_code",
+    "execution_time_ms", "function_id", "execution_id", "msg", "status_code", "origin_time",
+    "search", "proxy_status",
+)
+PROBE_PATHS = [f"$.metadata[0].{k}" for k in _META_PROBES] + [
+    f"$.metadata.{k}" for k in _META_PROBES
+] + [f"$.{k}" for k in _FLAT_PROBES]
+
+
+def _meta(*keys: str) -> str:
+    n = len(_META_PROBES)
+    return " OR ".join(
+        f"p[{i + 1}] IS NOT NULL OR p[{i + 1 + n}] IS NOT NULL"
+        for i in (_META_PROBES.index(k) for k in keys)
+    )
+
+
+def _flat(*keys: str) -> str:
+    base = 2 * len(_META_PROBES)
+    return " OR ".join(f"p[{base + _FLAT_PROBES.index(k) + 1}] IS NOT NULL" for k in keys)
+
+
+def _flat_value(key: str) -> str:
+    return f"p[{2 * len(_META_PROBES) + _FLAT_PROBES.index(key) + 1}]"
+
+
+ROUTE_SQL = (
+    "CASE"
+    " WHEN $forced IS NOT NULL THEN $forced"
+    " WHEN " + _flat("log_attributes") + " AND list_contains($tables, " + _flat_value("source") + ")"
+    "  THEN " + _flat_value("source") +
+    " WHEN " + _meta("parsed") + " OR " + _flat("error_severity", "sql_state_code") +
+    "  THEN 'postgres_logs'"
+    " WHEN " + _meta("execution_time_ms", "function_id", "execution_id") + " OR "
+    + _flat("execution_time_ms", "function_id", "execution_id") + "  THEN 'function_edge_logs'"
+    " WHEN " + _meta("msg", "component", "auth_event", "auth_audit_event", "grant_type") + " OR "
+    + _flat("msg") + " OR regexp_matches(coalesce(" + _flat_value("event_message")
+    + ", ''), '^\\{.*\"(msg|component)\":')  THEN 'auth_logs'"
+    " WHEN " + _meta("request", "response") + " OR "
+    + _flat("status_code", "origin_time", "search", "proxy_status")
+    + " OR regexp_matches(coalesce(" + _flat_value("event_message")
+    + ", ''), '^[A-Z]+ \\| [0-9]{3} \\| ')  THEN 'edge_logs'"
+    " WHEN " + _meta("measurements", "external_id") + " OR starts_with(coalesce("
+    + _flat_value("event_message") + ", ''), 'Billing metrics:')  THEN 'realtime_logs'"
+    " WHEN " + _meta("context", "instance_id", "db_name") + "  THEN 'supavisor_logs'"
+    " WHEN " + _meta("host") + "  THEN 'postgrest_logs'"
+    " ELSE NULL END"
+)
 
 
 def _materialize(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> None:
     ctx.execute(
         "CREATE OR REPLACE TEMP TABLE _la_raw AS "
         "SELECT _line, j, " + ROUTE_SQL + " AS _target FROM ("
-        "  SELECT _line, j, json_keys(j) AS k,"
-        "    CASE json_type(j, '$.metadata') WHEN 'ARRAY' THEN json_keys(j, '$.metadata[0]')"
-        "      WHEN 'OBJECT' THEN json_keys(j, '$.metadata') END AS mk"
-        "  FROM (" + reader_sql + ") WHERE j IS NOT NULL AND json_type(j) = 'OBJECT'"
+        "  SELECT _line, j, json_extract_string(j, $probes) AS p"
+        "  FROM (" + reader_sql + ") WHERE j IS NOT NULL"
         ")",
         {"forced": ctx.options.source if ctx.options.source in HOSTED_TABLES else None,
-         "tables": list(HOSTED_TABLES), **params},
+         "tables": list(HOSTED_TABLES), "probes": PROBE_PATHS, **params},
     )
 
 
