@@ -1,9 +1,13 @@
 """Vercel log drain (NDJSON): the function invocations of the app's API routes.
 
 Per invocation: a `stdout` console line naming the attendee it serves (`user=<uuid>`), a
-`stderr` line when a Supabase call failed, and the Lambda `REPORT` line at the end
-(`type: "report"`, `Duration: … ms`). Every line carries the invocation's `requestId`,
-`statusCode`, `path` and the `proxy` record whose `timestamp` is the request's arrival.
+`stderr` line when a Supabase call failed, and the Lambda `REPORT` line (`type: "report"`,
+`Duration: … ms`). Every line carries the invocation's `requestId`, `statusCode`, `path`
+and the `proxy` record whose `timestamp` is the request's arrival.
+
+The REPORT line is the invocation's request row once ingested, and the attribution
+contract wants that row at the invocation's start; so it is stamped with the request's
+arrival (`proxy.timestamp`) rather than the moment Lambda printed it.
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ def vercel_frame(chunk: Chunk) -> pl.DataFrame:
             pl.lit("user="), pl.col("user_id")]),
     )
     report = inv.select(
-        *base, line=pl.lit(2), ts_ms="end_ms", level=pl.lit("info"), type=pl.lit("report"),
+        *base, line=pl.lit(2), ts_ms="start_ms", level=pl.lit("info"), type=pl.lit("report"),
         message=pl.concat_str([
             pl.lit("REPORT RequestId: "), pl.col("request_id"), pl.lit("\tDuration: "),
             pl.col("duration_ms").round(2).cast(pl.String), pl.lit(" ms\tBilled Duration: "),
