@@ -464,6 +464,7 @@ __all__ = [
     "detect_all",
     "get_detector",
     "list_detectors",
+    "markdown_table",
     "parse_header",
     "parse_param_assignments",
     "queries_dir",
@@ -472,3 +473,64 @@ __all__ = [
     "run_detector",
     "window_notice",
 ]
+
+
+# --------------------------------------------------------------------------- docs
+
+README_BEGIN = "<!-- detectors:begin (python -m loganalyze.detectors --write-readme) -->"
+README_END = "<!-- detectors:end -->"
+
+
+def markdown_table() -> str:
+    """The detector table of queries/README.md, generated from the headers."""
+    lines = [
+        "| rank | name | title | parameters (type = default) | subject | metrics |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for spec in list_detectors():
+        params = "<br>".join(
+            f"`{p.name}`: {p.type} = `{_default_text(p.default)}`".replace("|", "\\|")
+            for p in spec.params
+        )
+        lines.append(
+            f"| {spec.rank} | `{spec.name}` | {spec.title} | {params or '-'} | "
+            f"{', '.join(spec.subject) or '-'} | {', '.join(spec.metrics)} |"
+        )
+    return "\n".join(lines)
+
+
+def _default_text(value: object) -> str:
+    from .timeparse import format_duration
+
+    if value is None:
+        return "null"
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def readme_with_table(text: str) -> str:
+    """`text` (queries/README.md) with the generated table between its markers."""
+    head, sep, rest = text.partition(README_BEGIN)
+    _, sep2, tail = rest.partition(README_END)
+    if not sep or not sep2:
+        raise DetectorError("queries/README.md lacks the detector table markers")
+    return head + README_BEGIN + "\n" + markdown_table() + "\n" + README_END + tail
+
+
+def _main(argv: list[str]) -> int:
+    if argv != ["--write-readme"]:
+        print("usage: python -m loganalyze.detectors --write-readme")
+        return 2
+    path = queries_dir() / "README.md"
+    path.write_text(readme_with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(_main(sys.argv[1:]))
