@@ -31,7 +31,7 @@ table.facts td { border: none; }
 .verdict-fail { color: #cf222e; font-weight: bold; }
 .verdict-warn { color: #9a6700; font-weight: bold; }
 .verdict-inconclusive, .verdict-skipped { color: #8250df; font-weight: bold; }
-.chart { overflow-x: auto; }
+.chart, .table-wrap { overflow-x: auto; max-width: 100%; }
 """
 
 
@@ -46,7 +46,11 @@ def _table(columns: list[str], rows: list[list[str]], numeric: set[str] = frozen
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    # wide tables scroll inside their box instead of widening the page
+    return (
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _chart(fig, name: str) -> str:

@@ -1,0 +1,68 @@
+"""`loganalyze charts`: each chart its own file with a stable name; PNG/SVG through a
+local headless Chromium, and a clear failure with the install command when none is
+there."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import loganalyze
+from loganalyze.cli import app
+from loganalyze.report import build_report, write_charts
+from loganalyze.report.charts import INSTALL_BROWSER, BrowserMissingError, find_browser
+
+from .test_report import fill_incident
+
+
+@pytest.fixture(scope="module")
+def report():
+    con = loganalyze.connect()
+    fill_incident(con)
+    yield build_report(con, window="1m", tz="UTC")
+    con.close()
+
+
+def expected_names(report) -> list[str]:
+    return ["timeline"] + [r.name for r in report.found]
+
+
+def test_html_charts_have_stable_names_and_embed_plotly(report, tmp_path) -> None:
+    written = write_charts(report, tmp_path, fmt="html")
+    assert [p.name for p in written] == [f"{n}.html" for n in expected_names(report)]
+    timeline = (tmp_path / "timeline.html").read_text(encoding="utf-8")
+    assert 'id="chart-timeline"' in timeline
+    assert "cdn.plot.ly" not in timeline.split("<body>", 1)[1][:2000]
+    assert '<script src="http' not in timeline
+
+
+def test_png_without_a_browser_fails_with_the_install_command(
+    report, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chromium"))
+    with pytest.raises(BrowserMissingError) as caught:
+        write_charts(report, tmp_path / "out", fmt="png")
+    assert INSTALL_BROWSER in caught.value.hint
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_without_a_browser_exits_2_before_doing_any_work(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chromium"))
+    result = CliRunner().invoke(
+        app, ["charts", "--db", str(tmp_path / "absent.duckdb"), "--out", str(tmp_path / "c")]
+    )
+    assert result.exit_code == 2
+    assert "headless Chromium" in result.stderr and INSTALL_BROWSER in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.browser
+def test_png_charts_are_drawn_by_the_local_chromium(report, tmp_path) -> None:
+    if find_browser() is None:
+        pytest.skip("no chromium on this machine (bash .ci/install-browser.sh installs it)")
+    written = write_charts(report, tmp_path, fmt="png", marks=["2026-11-20T01:05:00Z fix"])
+    assert [p.name for p in written] == [f"{n}.png" for n in expected_names(report)]
+    for path in written:
+        data = path.read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n"), path
+        assert len(data) > 20_000, path  # axes, lines and labels, not an empty canvas
