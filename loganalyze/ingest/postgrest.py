@@ -102,7 +102,10 @@ SELECT _line, line AS _raw,
        CASE WHEN is_access THEN nullif(a.role, '-') END AS role,
        CASE WHEN is_access THEN a.ip END AS ip,
        CASE WHEN is_access THEN nullif(nullif(a.ua, ''), '-') END AS user_agent,
-       CASE WHEN is_stderr AND NOT regexp_matches(e.message, $query_re)
+       -- connection and schema-cache errors come as PostgREST's JSON error body
+       CASE WHEN is_stderr AND json_valid(e.message) AND starts_with(e.message, '{')
+            THEN json_extract_string(e.message, '$.code')
+            WHEN is_stderr AND NOT regexp_matches(e.message, $query_re)
             THEN la_infer_sqlstate(e.message) END AS sqlstate,
        CASE WHEN NOT (is_access OR is_stderr) THEN 'not a PostgREST access or stderr line'
             WHEN ts IS NULL THEN 'unreadable time' END AS _reject
