@@ -135,14 +135,20 @@ def json_docs(ctx: FileContext) -> tuple[str, dict[str, Any]]:
     sample shows: an array, one object per line (bad lines become rejected rows), or
     pretty-printed objects in a row; with its parameters."""
     sample = ctx.sample
-    lines = sample.lines[:50]
     if sample.first_char == "[":
         sql = _ARRAY_ROWS
-    elif lines and all(ln.lstrip().startswith("{") and ln.rstrip().endswith("}") for ln in lines):
+    elif sample.lines and _is_json_object(sample.lines[0]):
         return _LINE_ROWS, {"path": ctx.sql_path}
     else:
         sql = _STREAM_ROWS
     return sql, {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES}
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
 
 
 def _load(ctx: FileContext) -> None:
