@@ -1,1 +1,553 @@
-"""(format readers of this family are registered here)"""
+"""PostgreSQL's own logs, read straight from the server or a cloud's log export:
+
+- `stderr` with any `log_line_prefix` (picked from a list of common prefixes, or stated
+  with `--log-line-prefix`), entries spanning lines: tab-indented continuation lines
+  belong to the line above, DETAIL/HINT/CONTEXT/STATEMENT/QUERY lines to the latest entry
+  of the same backend (pid), so interleaved backends keep their own continuations;
+- `csvlog` (22 to 26 columns: PostgreSQL 8.4 to 15+), quoted fields spanning lines;
+- `jsonlog` (PostgreSQL 15+);
+- cloud envelopes: CloudNativePG JSON records, Google Cloud SQL's Cloud Logging JSON
+  (`textPayload` = a stderr line without its time), Amazon RDS prefixes.
+
+Text is read as lines by DuckDB and parsed with one regex per line; continuation lines
+are folded with window functions; no Python runs per line. Text logs carry no ids: a
+row's id is the md5 of the entry's full text plus its occurrence number among identical
+entries of the file, so re-ingesting a file (or an overlapping one) adds nothing while
+genuinely repeated entries are all kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from importlib import resources
+
+from .core import FileContext, LogFormat, register
+from .files import Sample
+from .postgres_prefix import (
+    GROUPS,
+    SECTION_TAGS,
+    SEVERITIES,
+    SEVERITY_MARK_RE,
+    PrefixChoice,
+    PrefixError,
+    choose_prefix,
+    looks_like_stderr,
+)
+
+TABLES = ("postgres_logs",)
+
+_GROUP_NAMES = "[" + ", ".join(f"'g{i}'" for i in range(1, GROUPS + 1)) + "]"
+
+_READ_LINES = (
+    "SELECT row_number() OVER () AS n, line, NULL::VARCHAR AS ext_ts FROM read_csv($path, "
+    "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
+    "auto_detect = false, strict_mode = false)"
+)
+
+# Lines of a newline-delimited JSON envelope whose text field holds one stderr line.
+_READ_ENVELOPE_LINES = (
+    "SELECT n, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
+    "FROM (SELECT row_number() OVER () AS n, json AS j FROM read_json_objects($path, "
+    "format = 'newline_delimited', maximum_object_size = 1073741824)) "
+    "WHERE json_extract_string(j, $text_path) IS NOT NULL "
+    "AND ($only_logger IS NULL OR (json_extract_string(j, '$.logger') = $only_logger "
+    "AND (j->'record') IS NULL))"
+)
+
+# One row per physical line: which kind of line it is and the prefix parts.
+#   start   a line with the prefix and a severity (LOG, ERROR, ...)
+#   sub     a line with the prefix and a section tag (DETAIL, STATEMENT, ...)
+#   bad     a line with a severity mark that does not fit the prefix (rejected)
+#   tab     a tab-indented continuation of the line above
+#   foreign any other text (pg_ctl's own output, a container entrypoint): kept in the
+#           raw text of the entry above, never in its message
+_PARSE_SQL = """
+CREATE OR REPLACE TEMP TABLE _la_pg_lines AS
+SELECT n, line, ext_ts,
+    CASE WHEN p IS NULL THEN (CASE WHEN starts_with(line, chr(9)) THEN 'tab'
+                                   WHEN regexp_matches(line, $mark) THEN 'bad'
+                                   ELSE 'foreign' END)
+         WHEN list_contains($section_tags, struct_extract(p, $g_sev)) THEN 'sub'
+         ELSE 'start' END AS kind,
+    struct_extract(p, $g_sev) AS sev,
+    CASE WHEN p IS NOT NULL THEN substr(line, length(p.g1) + 1) END AS msg,
+    CASE WHEN $has_pid THEN try_cast(struct_extract(p, $g_pid) AS BIGINT) END AS pid,
+    p
+FROM (
+    SELECT n, line, ext_ts,
+        CASE WHEN p0.g1 <> '' THEN p0 END AS p
+    FROM (
+        SELECT n, line, ext_ts,
+            CASE WHEN NOT starts_with(line, chr(9)) THEN regexp_extract(line, $re, __GROUP_NAMES__) END AS p0
+        FROM (__LINES__) WHERE line IS NOT NULL AND line <> ''
+    )
+)
+"""
+
+# Where each line that is not an entry's first line belongs (such lines are few: the
+# joins below touch them only). A section line (DETAIL, STATEMENT, ...) joins the latest
+# start line of the same pid; a continuation line joins the prefixed line above it, and
+# through it that line's entry. A line with nothing to join is an entry of its own
+# (rejected unless it is a section line).
+_LINK_SQL = """
+CREATE OR REPLACE TEMP TABLE _la_pg_links AS
+WITH
+others AS (SELECT n, line, kind, sev, msg, coalesce(pid, -1) AS k FROM _la_pg_lines WHERE kind <> 'start'),
+starts AS (SELECT n, coalesce(pid, -1) AS k FROM _la_pg_lines WHERE kind = 'start'),
+anchors AS (SELECT n FROM _la_pg_lines WHERE kind IN ('start', 'sub', 'bad')),
+sub_links AS (
+    SELECT o.n, o.n AS section, coalesce(st.n, o.n) AS entry
+    FROM (SELECT * FROM others WHERE kind = 'sub') o
+    ASOF LEFT JOIN starts st ON o.k = st.k AND o.n >= st.n
+),
+follower_links AS (
+    SELECT o.n, a.n AS section
+    FROM (SELECT * FROM others WHERE kind IN ('tab', 'foreign')) o
+    ASOF LEFT JOIN anchors a ON o.n >= a.n
+)
+SELECT o.n, o.line, o.kind, o.sev, o.msg, l.section, l.entry
+FROM others o JOIN (
+    SELECT n, section, entry FROM sub_links
+    UNION ALL
+    SELECT f.n, f.section, coalesce(sl.entry, f.section, f.n) AS entry
+    FROM follower_links f LEFT JOIN sub_links sl ON sl.n = f.section
+    UNION ALL
+    SELECT n, n, n FROM others WHERE kind = 'bad'
+) l USING (n)
+"""
+
+# Entries → normalized rows (see core.FileContext.stage for the bookkeeping columns).
+_ENTRIES_SQL = """
+WITH
+conts AS (
+    SELECT section, string_agg(substr(line, 2), chr(10) ORDER BY n) AS more
+    FROM _la_pg_links WHERE kind = 'tab' AND section IS NOT NULL GROUP BY section
+),
+extra AS (
+    SELECT entry, string_agg(line, chr(10) ORDER BY n) AS more_raw
+    FROM _la_pg_links WHERE n <> entry GROUP BY entry
+),
+subs AS (
+    SELECT s.entry,
+        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'DETAIL') AS detail,
+        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'HINT') AS hint,
+        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'CONTEXT') AS context,
+        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'STATEMENT') AS statement
+    FROM _la_pg_links s LEFT JOIN conts c ON c.section = s.n
+    WHERE s.kind = 'sub' AND s.n <> s.entry GROUP BY s.entry
+),
+heads AS (
+    SELECT h.n, h.kind, h.sev, h.p, h.ext_ts,
+        CASE WHEN c.more IS NULL THEN h.msg ELSE h.msg || chr(10) || c.more END AS text,
+        CASE WHEN e.more_raw IS NULL THEN h.line ELSE h.line || chr(10) || e.more_raw END AS raw,
+        s.detail, s.hint, s.context, s.statement,
+        CASE WHEN $has_free THEN struct_extract(h.p, $g_free_text) END AS free_text
+    FROM _la_pg_lines h
+    LEFT JOIN _la_pg_links k ON k.n = h.n
+    LEFT JOIN conts c ON c.section = h.n
+    LEFT JOIN extra e ON e.entry = h.n
+    LEFT JOIN subs s ON s.entry = h.n
+    WHERE k.n IS NULL OR k.entry = k.n
+),
+fields AS (
+    SELECT n, kind, raw, detail, hint, context,
+        CASE WHEN sev IN ('ERROR', 'FATAL', 'PANIC', 'WARNING')
+                  AND contains(text, ' at character ')
+             THEN regexp_replace(text, ' at character \\d+$', '') ELSE text END AS message,
+        CASE WHEN kind IN ('start', 'sub') THEN sev END AS severity,
+        coalesce(statement, la_pg_message_statement(text)) AS statement,
+        la_pg_duration_ms(text) AS duration_ms,
+        CASE WHEN $has_ts THEN la_pg_ts(struct_extract(p, $g_ts)) ELSE la_pg_ts(ext_ts) END AS ts,
+        $has_ts AND la_pg_ts(struct_extract(p, $g_ts)) IS NULL AS bad_ts,
+        nullif(struct_extract(p, $g_sqlstate), '') AS logged_sqlstate,
+        coalesce(nullif(struct_extract(p, $g_user_name), ''),
+                 nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:user|usr)=([^, \\]]*)', 1), ''),
+                 nullif(regexp_extract(free_text, '(?:^| )([^ @,=\\[\\]]+)@[^ @,=]+$', 1), '')) AS user_name,
+        coalesce(nullif(struct_extract(p, $g_database), ''),
+                 nullif(regexp_extract(free_text, '(?:^|[ ,\\[])db=([^, \\]]*)', 1), ''),
+                 nullif(regexp_extract(free_text, '(?:^| )[^ @,=\\[\\]]+@([^ @,=]+)$', 1), '')) AS database,
+        coalesce(nullif(struct_extract(p, $g_application_name), ''),
+                 nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:app|appli|application_name)=([^,\\]]*?)(?:,| \\S+=|$)', 1), '')) AS application_name,
+        nullif(struct_extract(p, $g_backend_type), '') AS backend_type,
+        nullif(struct_extract(p, $g_session_id), '') AS session_id,
+        try_cast(struct_extract(p, $g_pid) AS BIGINT) AS pid,
+        nullif(struct_extract(p, $g_command_tag), '') AS command_tag,
+        la_pg_connection_from(coalesce(nullif(struct_extract(p, $g_connection_from), ''),
+                 nullif(struct_extract(p, $g_remote_host), ''),
+                 nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:client|host)=([^, \\]]*)', 1), ''))) AS connection_from,
+        coalesce(nullif(struct_extract(p, $g_query_id), ''),
+                 nullif(regexp_extract(free_text, 'queryid=(-?\\d+)', 1), '')) AS query_id
+    FROM heads
+),
+hashed AS (SELECT *, md5(raw) AS h FROM fields),
+repeated AS (
+    -- occurrence numbers only where an entry's text repeats (a window over all rows costs)
+    SELECT n, row_number() OVER (PARTITION BY h ORDER BY n) AS occurrence
+    FROM hashed WHERE h IN (SELECT h FROM hashed GROUP BY h HAVING count(*) > 1)
+)
+SELECT n AS _line, raw AS _raw,
+    h || '#' || coalesce(r.occurrence, 1) AS id,
+    ts, severity,
+    coalesce(logged_sqlstate, CASE WHEN severity IN ('ERROR', 'FATAL', 'PANIC')
+        THEN la_infer_sqlstate(message) END) AS sqlstate,
+    CASE WHEN logged_sqlstate IS NOT NULL THEN false
+         WHEN severity IN ('ERROR', 'FATAL', 'PANIC') THEN la_infer_sqlstate(message) IS NOT NULL
+         ELSE false END AS sqlstate_inferred,
+    message, detail, hint, context, statement, user_name, database, application_name,
+    backend_type, session_id, pid, duration_ms, command_tag, connection_from, query_id,
+    CASE kind
+        WHEN 'bad' THEN 'line does not fit log_line_prefix ' || $prefix_text
+        WHEN 'tab' THEN 'continuation line with no log entry above it'
+        WHEN 'foreign' THEN 'not a PostgreSQL log line (no entry above it)'
+        ELSE CASE WHEN bad_ts THEN 'unreadable timestamp (unknown time zone?)' END
+    END AS _reject
+FROM hashed LEFT JOIN repeated r USING (n)
+"""
+
+
+def _macros_sql() -> str:
+    return resources.files("loganalyze.ingest").joinpath("postgres_macros.sql").read_text(encoding="utf-8")
+
+
+def _install_macros(ctx: FileContext) -> None:
+    ctx.execute(_macros_sql())
+
+
+def _sql(template: str, lines_sql: str = "") -> str:
+    return template.replace("__GROUP_NAMES__", _GROUP_NAMES).replace("__LINES__", lines_sql)
+
+
+def _stage_text_lines(
+    ctx: FileContext, lines_sql: str, lines_params: dict[str, object], choice: PrefixChoice
+) -> None:
+    """Parse, fold and stage stderr lines yielded by `lines_sql` (n, line, ext_ts)."""
+    compiled = choice.compiled
+    params = compiled.sql_params()
+    common = {
+        "has_pid": compiled.has_pid,
+        "g_sev": params["g_sev"],
+        "g_pid": params["g_pid"],
+    }
+    ctx.execute(
+        _sql(_PARSE_SQL, lines_sql),
+        {
+            **lines_params,
+            **common,
+            "re": compiled.regex,
+            "mark": SEVERITY_MARK_RE,
+            "section_tags": list(SECTION_TAGS),
+        },
+    )
+    ctx.execute(_LINK_SQL)
+    entry_params = {k: v for k, v in params.items() if k.startswith("g_") and k != "g_sev"}
+    ctx.stage(
+        "postgres_logs",
+        _ENTRIES_SQL,
+        {
+            **entry_params,
+            "has_ts": compiled.has_ts,
+            "has_free": "free_text" in compiled.groups,
+            "prefix_text": repr(compiled.prefix),
+        },
+    )
+    ctx.execute("DROP TABLE IF EXISTS _la_pg_lines")
+    ctx.execute("DROP TABLE IF EXISTS _la_pg_links")
+
+
+def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> PrefixChoice:
+    stated = ctx.options.log_line_prefix
+    try:
+        choice = choose_prefix(lines, stated=stated, time_outside=time_outside)
+    except PrefixError as exc:
+        raise ctx.fail(str(exc), hint="state the prefix as postgresql.conf has it, e.g. '%m [%p] %q%u@%d '") from None
+    shown = repr(choice.compiled.prefix) + (" (free text up to the severity)" if choice.compiled.generic else "")
+    if choice.stated:
+        ctx.note(f"log_line_prefix {shown} as stated")
+        if not choice.fits:
+            ctx.note(f"the stated prefix fits {choice.matched} of {choice.considered} sampled lines")
+    elif choice.fits:
+        ctx.note(f"detected log_line_prefix {shown}")
+    else:
+        ctx.note(
+            f"assumed log_line_prefix {shown}: it fits only {choice.matched} of "
+            f"{choice.considered} sampled lines; lines that do not fit are rejected "
+            "(state the prefix with --log-line-prefix)"
+        )
+    if not choice.compiled.has_pid:
+        ctx.note("the prefix has no %p: DETAIL/STATEMENT lines are joined to the entry just above")
+    if "sqlstate" not in choice.compiled.groups:
+        ctx.note("the prefix has no %e: SQLSTATEs of errors are inferred from the message text")
+    return choice
+
+
+def _load_stderr(ctx: FileContext) -> None:
+    _install_macros(ctx)
+    choice = _choose(ctx, list(ctx.sample.lines), time_outside=False)
+    _stage_text_lines(ctx, _READ_LINES, {"path": ctx.sql_path}, choice)
+
+
+# --------------------------------------------------------------------------- structured
+# Canonical column order of the structured readers; csvlog's own order (its first 26).
+CSV_COLUMNS = (
+    "log_time", "user_name", "database_name", "process_id", "connection_from", "session_id",
+    "session_line_num", "command_tag", "session_start_time", "virtual_transaction_id",
+    "transaction_id", "error_severity", "sql_state_code", "message", "detail", "hint",
+    "internal_query", "internal_query_pos", "context", "query", "query_pos", "location",
+    "application_name", "backend_type", "leader_pid", "query_id",
+)
+
+# Normalized rows from `_la_pg_struct` (canonical columns + _line, _raw).
+_STRUCT_SQL = """
+SELECT _line, _raw,
+    md5(_raw) || '#' || row_number() OVER (PARTITION BY md5(_raw) ORDER BY _line) AS id,
+    la_pg_ts(log_time) AS ts,
+    upper(error_severity) AS severity,
+    coalesce(nullif(sql_state_code, ''), CASE WHEN upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
+        THEN la_infer_sqlstate(message) END) AS sqlstate,
+    nullif(sql_state_code, '') IS NULL AND upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
+        AND la_infer_sqlstate(message) IS NOT NULL AS sqlstate_inferred,
+    message, nullif(detail, '') AS detail, nullif(hint, '') AS hint, nullif(context, '') AS context,
+    coalesce(nullif(query, ''), la_pg_message_statement(message)) AS statement,
+    nullif(user_name, '') AS user_name, nullif(database_name, '') AS database,
+    nullif(application_name, '') AS application_name, nullif(backend_type, '') AS backend_type,
+    nullif(session_id, '') AS session_id, try_cast(process_id AS BIGINT) AS pid,
+    la_pg_duration_ms(message) AS duration_ms,
+    nullif(command_tag, '') AS command_tag,
+    la_pg_connection_from(nullif(connection_from, '')) AS connection_from,
+    nullif(query_id, '') AS query_id,
+    CASE WHEN error_severity IS NULL OR error_severity = '' THEN 'no error_severity'
+         WHEN la_pg_ts(log_time) IS NULL AND log_time <> '' THEN 'unreadable timestamp: ' || log_time
+    END AS _reject
+FROM _la_pg_struct
+"""
+
+
+def _stage_struct(ctx: FileContext) -> None:
+    ctx.stage("postgres_logs", _STRUCT_SQL)
+    ctx.execute("DROP TABLE IF EXISTS _la_pg_struct")
+
+
+def _load_csvlog(ctx: FileContext) -> None:
+    _install_macros(ctx)
+    width = _csv_width(ctx.sample)
+    if width is None:
+        raise ctx.fail("not a PostgreSQL csvlog (22 to 26 columns expected)")
+    if width < 26:
+        ctx.note(f"csvlog with {width} columns (PostgreSQL before 14): missing columns are empty")
+    cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CSV_COLUMNS) + "}"
+    sep = " || chr(31) || "
+    raw = sep.join(f"coalesce({c}, '')" for c in CSV_COLUMNS[:width])
+    ctx.execute(
+        "CREATE OR REPLACE TEMP TABLE _la_pg_struct AS SELECT row_number() OVER () AS _line, "
+        + raw + " AS _raw, * FROM read_csv($path, columns = " + cols + ", header = false, "
+        "delim = ',', quote = '\"', escape = '\"', null_padding = true, auto_detect = false, "
+        "strict_mode = false, parallel = false, max_line_size = 104857600)",
+        {"path": ctx.sql_path},
+    )
+    _stage_struct(ctx)
+
+
+# JSON paths of the canonical columns: jsonlog keys, CloudNativePG `record` keys.
+_JSONLOG_PATHS = {
+    "log_time": "$.timestamp", "user_name": "$.user", "database_name": "$.dbname",
+    "process_id": "$.pid", "remote_host": "$.remote_host", "remote_port": "$.remote_port",
+    "session_id": "$.session_id", "command_tag": "$.ps", "error_severity": "$.error_severity",
+    "sql_state_code": "$.state_code", "message": "$.message", "detail": "$.detail",
+    "hint": "$.hint", "context": "$.context", "query": "$.statement",
+    "application_name": "$.application_name", "backend_type": "$.backend_type",
+    "query_id": "$.query_id",
+}
+_CNPG_PATHS = {
+    k: "$.record." + v
+    for k, v in {
+        "log_time": "log_time", "user_name": "user_name", "database_name": "database_name",
+        "process_id": "process_id", "remote_host": "connection_from", "remote_port": "no_such_key",
+        "session_id": "session_id", "command_tag": "command_tag",
+        "error_severity": "error_severity", "sql_state_code": "sql_state_code",
+        "message": "message", "detail": "detail", "hint": "hint", "context": "context",
+        "query": "query", "application_name": "application_name",
+        "backend_type": "backend_type", "query_id": "query_id",
+    }.items()
+}
+_JSON_KEYS = tuple(_JSONLOG_PATHS)
+
+_JSON_STRUCT_SQL = (
+    "CREATE OR REPLACE TEMP TABLE _la_pg_struct AS SELECT _line, CAST(j AS VARCHAR) AS _raw, "
+    + ", ".join(
+        f"v[{i + 1}] AS {k}" for i, k in enumerate(_JSON_KEYS) if k not in ("remote_host", "remote_port")
+    )
+    + ", CASE WHEN v[6] IS NULL THEN v[5] ELSE v[5] || ':' || v[6] END AS connection_from "
+    "FROM (SELECT _line, j, json_extract_string(j, $paths) AS v FROM ("
+    "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects($path, "
+    "format = 'newline_delimited', maximum_object_size = 1073741824)) WHERE __FILTER__)"
+)
+
+
+def _load_jsonlog(ctx: FileContext) -> None:
+    _install_macros(ctx)
+    ctx.execute(
+        _JSON_STRUCT_SQL.replace("__FILTER__", "true"),
+        {"path": ctx.sql_path, "paths": [_JSONLOG_PATHS[k] for k in _JSON_KEYS]},
+    )
+    _stage_struct(ctx)
+
+
+def _load_cnpg(ctx: FileContext) -> None:
+    """CloudNativePG: `record` = the csvlog fields; the instance manager's own lines
+    (logger setup, wal-archive, ...) are not PostgreSQL log entries; PostgreSQL's stderr
+    before the collector starts arrives as `msg` of logger `postgres`."""
+    _install_macros(ctx)
+    ctx.execute(
+        _JSON_STRUCT_SQL.replace("__FILTER__", "(j->'record') IS NOT NULL"),
+        {"path": ctx.sql_path, "paths": [_CNPG_PATHS[k] for k in _JSON_KEYS]},
+    )
+    _stage_struct(ctx)
+    raw_lines = [
+        obj.get("msg", "")
+        for obj in _sample_objects(ctx.sample)
+        if obj.get("logger") == "postgres" and "record" not in obj
+    ]
+    if raw_lines:
+        choice = choose_prefix(raw_lines)
+        ctx.note(f"PostgreSQL stderr lines in the envelope read with log_line_prefix {choice.compiled.prefix!r}")
+        _stage_text_lines(
+            ctx,
+            _READ_ENVELOPE_LINES,
+            {"path": ctx.sql_path, "text_path": "$.msg", "ts_path": "$.ts", "only_logger": "postgres"},
+            choice,
+        )
+    skipped = ctx.execute(
+        "SELECT count(*) FROM read_json_objects($path, format = 'newline_delimited', "
+        "maximum_object_size = 1073741824) WHERE (json->'record') IS NULL "
+        "AND coalesce(json_extract_string(json, '$.logger'), '') <> 'postgres'",
+        {"path": ctx.sql_path},
+    ).fetchone()
+    if skipped and skipped[0]:
+        ctx.note(f"{skipped[0]} CloudNativePG instance-manager lines (not PostgreSQL log entries) skipped")
+
+
+def _load_cloudsql(ctx: FileContext) -> None:
+    """Google Cloud SQL via Cloud Logging: one JSON entry per stderr line, the time in
+    `timestamp`, the line without its time in `textPayload`."""
+    _install_macros(ctx)
+    lines = [str(obj.get("textPayload", "")) for obj in _sample_objects(ctx.sample)]
+    choice = _choose(ctx, lines, time_outside=True)
+    _stage_text_lines(
+        ctx,
+        _READ_ENVELOPE_LINES,
+        {"path": ctx.sql_path, "text_path": "$.textPayload", "ts_path": "$.timestamp", "only_logger": None},
+        choice,
+    )
+
+
+# --------------------------------------------------------------------------- sniffing
+_CSV_TS = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? ?\S*$")
+
+
+def _csv_width(sample: Sample) -> int | None:
+    text = sample.text.lstrip("\ufeff")
+    try:
+        first = next(csv.reader(io.StringIO(text)))
+    except (csv.Error, StopIteration):
+        return None
+    if not 22 <= len(first) <= 26:
+        return None
+    if not _CSV_TS.match(first[0]) or first[11] not in SEVERITIES:
+        return None
+    return len(first)
+
+
+def _sniff_csvlog(sample: Sample) -> int:
+    return 95 if _csv_width(sample) else 0
+
+
+def _sample_objects(sample: Sample) -> list[dict]:
+    out = []
+    for ln in sample.lines[:2000]:
+        try:
+            obj = json.loads(ln)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
+def _sniff_jsonlog(sample: Sample) -> int:
+    if sample.first_char != "{":
+        return 0
+    objs = _sample_objects(sample)[:20]
+    if objs and all({"timestamp", "error_severity", "message"} <= set(o) for o in objs):
+        return 95
+    return 0
+
+
+def _sniff_cnpg(sample: Sample) -> int:
+    if sample.first_char != "{":
+        return 0
+    objs = _sample_objects(sample)
+    records = [o for o in objs if isinstance(o.get("record"), dict) and "error_severity" in o["record"]]
+    if records and all("logging_pod" in o or "logger" in o for o in objs[:20]):
+        return 95
+    return 0
+
+
+def _sniff_cloudsql(sample: Sample) -> int:
+    if sample.first_char != "{":
+        return 0
+    objs = _sample_objects(sample)[:20]
+    if objs and all("textPayload" in o and "timestamp" in o for o in objs) and any(
+        "cloudsql" in str(o.get("logName", "")) or "cloudsql" in json.dumps(o.get("resource", ""))
+        for o in objs
+    ):
+        return 95
+    return 0
+
+
+def _sniff_stderr(sample: Sample) -> int:
+    if sample.first_char in "[{" or not sample.lines:
+        return 0
+    share = looks_like_stderr(sample.lines)
+    if share == 0:
+        return 0
+    choice = choose_prefix(sample.lines)
+    if choice.fits:
+        return 90
+    # A severity mark on most lines but no known prefix: still Postgres; the load says
+    # which prefix it assumed and rejects the lines that do not fit.
+    return 40 if share >= 0.5 else 15
+
+
+register(LogFormat(
+    name="postgres-stderr",
+    description="PostgreSQL stderr log, any log_line_prefix (detected, or --log-line-prefix), incl. Amazon RDS",
+    sniff=_sniff_stderr, load=_load_stderr, tables=TABLES,
+    example="loganalyze ingest /var/log/postgresql/postgresql-16-main.log",
+))
+register(LogFormat(
+    name="postgres-csvlog",
+    description="PostgreSQL csvlog (22 to 26 columns, PostgreSQL 8.4 to 17)",
+    sniff=_sniff_csvlog, load=_load_csvlog, tables=TABLES,
+    example="loganalyze ingest log/postgresql-2026-11-20.csv",
+))
+register(LogFormat(
+    name="postgres-jsonlog",
+    description="PostgreSQL jsonlog (PostgreSQL 15+)",
+    sniff=_sniff_jsonlog, load=_load_jsonlog, tables=TABLES,
+    example="loganalyze ingest log/postgresql-2026-11-20.json",
+))
+register(LogFormat(
+    name="postgres-cnpg",
+    description="CloudNativePG pod logs (JSON lines, `record` = csvlog fields)",
+    sniff=_sniff_cnpg, load=_load_cnpg, tables=TABLES,
+    example="kubectl logs pod/cluster-1 > cnpg.log && loganalyze ingest cnpg.log",
+))
+register(LogFormat(
+    name="postgres-cloudsql",
+    description="Google Cloud SQL PostgreSQL logs from Cloud Logging (JSON lines with textPayload)",
+    sniff=_sniff_cloudsql, load=_load_cloudsql, tables=TABLES,
+    example="loganalyze ingest cloudsql-postgres.log.gz",
+))
