@@ -6,7 +6,8 @@ frame with polars: aggregates are column reductions, never Python loops over row
 
 What a metric means in a threshold (documented in docs/check.md):
 - a bare *count* metric (the detector's events column, or any whole-number metric but
-  `peak_*`, `max_*`, `min_*`) is the sum over the matching rows; no rows is 0;
+  extremes such as `peak_count`, `connected_max` and distinct counts such as `users`) is
+  the sum over the matching rows; no rows is 0;
 - a bare non-count metric (a latency, a rate, a ratio) is its largest value over the
   matching rows: the worst window or subject; no rows cannot be judged (inconclusive);
 - `*_per_window(x)` first totals x per window (sum for counts, max otherwise); for counts
@@ -68,7 +69,9 @@ ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
     "/": operator.truediv,
 }
-NOT_ADDITIVE_PREFIXES = ("peak_", "max_", "min_")
+EXTREME_PREFIXES = ("peak_", "max_", "min_")
+EXTREME_SUFFIXES = ("_max", "_min")
+DISTINCT_COUNTS = frozenset({"users", "clients", "participants", "attendees"})
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 
 
@@ -86,13 +89,14 @@ class Undecidable(Exception):
 
 def is_count(matching: Matching, metric: str) -> bool:
     """Whether a metric counts things, so that it adds up across rows and windows: the
-    detector's events column, and every whole-number metric except peaks and extremes
-    (`peak_count`, `max_*`, `min_*`). Fractional metrics (latencies, rates) do not add."""
+    detector's events column, and every whole-number metric except extremes (`peak_count`,
+    `connected_max`) and distinct counts (`users`, `clients`), which do not add up.
+    Fractional metrics (latencies, rates, ratios) never do."""
     if metric == matching.spec.events:
         return True
-    return matching.frame.schema[metric].is_integer() and not metric.startswith(
-        NOT_ADDITIVE_PREFIXES
-    )
+    if metric in DISTINCT_COUNTS or metric.startswith(EXTREME_PREFIXES):
+        return False
+    return matching.frame.schema[metric].is_integer() and not metric.endswith(EXTREME_SUFFIXES)
 
 
 # --------------------------------------------------------------------------- one run
