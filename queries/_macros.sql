@@ -161,30 +161,32 @@ END;
 -- windows before it (missing history counts as 0). Consecutive storm windows form one
 -- episode: start, end (exclusive), total, peak window and its count, and the median of the
 -- windows before the episode.
--- `kind` picks the events: 'conflict' = 409 / 23505 / 23P01 by table and constraint
--- (det_db_errors, each event once); 'status' = HTTP 4xx/5xx by source, status class, path.
+-- `kind` picks the events: 'conflict' = 409 / 23505 / 23P01 by table, labelled with the
+-- constraint most of them name (det_db_errors, each event once; gateway rows name none);
+-- 'status' = HTTP 4xx/5xx by source, status class and path.
 CREATE OR REPLACE TEMP MACRO det_storms(kind, since, until, width, origin, min_count,
                                         multiple, baseline, tolerance) AS TABLE
 WITH events AS (
-    SELECT ts, coalesce(relation, '?') AS k1, coalesce(constraint_name, '') AS k2,
-           '' AS k3
+    SELECT ts, coalesce(relation, '?') AS k1, '' AS k2, '' AS k3, constraint_name AS label
     FROM det_db_errors(since, until, tolerance)
     WHERE kind = 'conflict' AND (sqlstate IN ('23505', '23P01') OR status = 409)
     UNION ALL
-    SELECT ts, source AS k1, det_status_class(status) AS k2, path AS k3
+    SELECT ts, source AS k1, det_status_class(status) AS k2, path AS k3,
+           NULL::VARCHAR AS label
     FROM det_http(since, until)
     WHERE kind = 'status' AND status >= 400
 ),
 counts AS (
-    SELECT k1, k2, k3, time_bucket(width, ts, origin) AS w, count(*) AS n
+    SELECT k1, k2, k3, time_bucket(width, ts, origin) AS w, count(*) AS n,
+           mode(label) AS label
     FROM events
-    GROUP BY ALL
+    GROUP BY k1, k2, k3, w
 ),
 spans AS (
     SELECT k1, k2, k3, min(w) AS first_w, max(w) AS last_w FROM counts GROUP BY ALL
 ),
 dense AS (
-    SELECT s.k1, s.k2, s.k3, g.w, coalesce(c.n, 0) AS n
+    SELECT s.k1, s.k2, s.k3, g.w, coalesce(c.n, 0) AS n, c.label
     FROM spans AS s
     CROSS JOIN LATERAL (SELECT unnest(generate_series(s.first_w, s.last_w, width)) AS w) AS g
     LEFT JOIN counts AS c ON c.k1 = s.k1 AND c.k2 = s.k2 AND c.k3 = s.k3 AND c.w = g.w
@@ -202,7 +204,7 @@ storm_windows AS (
     FROM scored
     WHERE n >= min_count AND n >= multiple * baseline_median
 )
-SELECT min(w) AS window_start, k1, k2, k3,
+SELECT min(w) AS window_start, k1, k2, k3, mode(label) AS label,
        sum(n)::BIGINT AS count, max(n) AS peak_count, count(*) AS windows,
        arg_min(baseline_median, w) AS baseline_median,
        max(w) + width AS window_end, arg_max(w, n) AS peak_window

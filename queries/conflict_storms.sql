@@ -1,6 +1,7 @@
 -- name: conflict_storms
 -- title: Conflict storms (409 / 23505)
--- finds: duplicate-key conflicts (HTTP 409, SQLSTATE 23505/23P01) per table and constraint;
+-- finds: duplicate-key conflicts (HTTP 409, SQLSTATE 23505/23P01) per table (with the
+--   constraint most of them name);
 --   a window is a storm when its count reaches min_count and `multiple` times the median of
 --   the baseline_windows before it; consecutive storm windows are one episode (start, end,
 --   peak). Each conflict is counted once across postgres_logs, postgrest_logs and
@@ -10,12 +11,12 @@
 -- param min_count: integer = 10 -- fewest conflicts in a window for a storm
 -- param multiple: double = 3.0 -- a storm window has at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
--- param match_tolerance: interval = 2s -- how far apart two sources' rows of one event may be
+-- param match_tolerance: interval = 1s -- how far apart two sources' rows of one event may be
 -- subject: table_name, constraint_name
 -- metrics: count, peak_count, windows, baseline_median
 -- details: window_end, peak_window
 -- events: count
-SELECT window_start, k1 AS table_name, nullif(k2, '') AS constraint_name,
+SELECT window_start, k1 AS table_name, label AS constraint_name,
        count, peak_count, windows, baseline_median, window_end, peak_window
 FROM det_storms('conflict', $since, $until, $window, $origin, $min_count, $multiple,
                $baseline_windows, $match_tolerance)

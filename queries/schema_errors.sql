@@ -7,7 +7,7 @@
 --   counted once (see det_db_errors in _macros.sql for the matching rule). Gateway-only
 --   events carry no message.
 -- rank: 10
--- param match_tolerance: interval = 2s -- how far apart two sources' rows of one event may be
+-- param match_tolerance: interval = 1s -- how far apart two sources' rows of one event may be
 -- subject: sqlstate, relation, column_name, message
 -- metrics: count, postgres_count, postgrest_count, edge_count
 -- details: sources
