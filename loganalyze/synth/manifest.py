@@ -58,8 +58,9 @@ KEY_DOCS: dict[str, str] = {
     "connections_max": "largest realtime Billing-metrics connections.connected in the window",
     "cron_runs": "cron.job_run_details rows",
     "cron_failures": "cron.job_run_details rows with status failed",
-    "rows": "rows each normalized table should hold after ingesting one copy of the replay "
-    "(hosted formats; self-hosted GoTrue adds one error line per refresh_token_already_used)",
+    "cron_failures_by_job": "failed cron.job_run_details rows by jobid (totals only)",
+    "rows": "rows each normalized table should hold after ingesting the replay in any one "
+    "format (vercel_logs: `report` request rows and stdout/stderr console lines)",
 }
 
 
@@ -236,7 +237,10 @@ class Manifest:
         latency = pl.concat(self.latency) if self.latency else pl.DataFrame(
             schema={"window": pl.Int64, "source": pl.String, "ms": pl.Float64})
         per_request = pl.concat(self.per_request)
-        n_windows = -(-(self.p.end_us - self.p.start_us) // WINDOW_US)
+        # Requests still running at the end spill into one more window; list it too.
+        seen = [w for per_window in self.counts.values() for w in per_window]
+        n_windows = max([-(-(self.p.end_us - self.p.start_us) // WINDOW_US)]
+                        + [w + 1 for w in seen])
         totals = self._figures(None, latency, per_request)
         totals["cron_failures_by_job"] = self._by_key("cron_failures", None)
         outage = None
