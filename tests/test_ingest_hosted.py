@@ -330,3 +330,14 @@ def test_epoch_timestamps_in_every_unit_mean_the_same_instant(moment):
     assert got[1] == aware.replace(microsecond=aware.microsecond // 1000 * 1000)
     assert got[2] == aware.replace(microsecond=0)
     assert got[3] == aware
+
+
+def test_progress_is_monotonic_and_reaches_the_total(con):
+    files = [HOSTED / "events.ndjson", HOSTED / "studio-download.csv"]
+    total = sum(f.stat().st_size for f in files)
+    seen: list[tuple[str, int, int]] = []
+    ingest(files, con, progress=lambda name, done, all_bytes: seen.append((name, done, all_bytes)))
+    done = [d for _, d, _ in seen]
+    assert done == sorted(done)
+    assert seen[-1][1:] == (total, total)
+    assert {Path(n).name for n, _, _ in seen} == {f.name for f in files}

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -422,18 +423,69 @@ def ingest(
     summary = IngestSummary()
     started = time.perf_counter()
     install_macros(con)
+    poller = _ProgressPoller(con, progress, total) if progress else None
     with tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp, transaction(con):
         workdir = Path(tmp)
         for path in files:
             display = str(path)
-            if progress:
-                progress(display, done, total)
+            size = path.stat().st_size
+            if poller:
+                poller.start_file(display, done, size)
             summary.files.append(_ingest_file(con, path, display, forced, options, workdir))
-            done += path.stat().st_size
-            if progress:
-                progress(display, done, total)
+            done += size
+            if poller:
+                poller.finish_file(done)
+    if poller:
+        poller.stop()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+class _ProgressPoller:
+    """Reports progress inside a large file too, from DuckDB's own query progress (read
+    from another thread while the reader's statement runs); never goes backwards."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, progress: ProgressCallback, total: int) -> None:
+        self.con, self.progress, self.total = con, progress, total
+        self.file, self.base, self.size, self.reported = "", 0, 0, 0
+        self.stopped = threading.Event()
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def start_file(self, display: str, done: int, size: int) -> None:
+        self.file, self.base, self.size = display, done, size
+        self.floor, self.fraction, self.last_pct = 0.0, 0.0, 0.0
+        self._report(done)
+
+    def finish_file(self, done: int) -> None:
+        self._report(done)
+
+    def _report(self, done: int) -> None:
+        if done >= self.reported:
+            self.reported = done
+            self.progress(self.file, done, self.total)
+
+    def _run(self) -> None:
+        while not self.stopped.wait(0.25):
+            try:
+                pct = self.con.query_progress()
+            except duckdb.Error:
+                continue
+            if not pct or pct <= 0:
+                continue
+            # A file takes several statements, each counting 0..100 %: every new statement
+            # advances over half of what remains, so the bar moves on and never overshoots.
+            if pct < self.last_pct:
+                self.floor = self.fraction
+            self.last_pct = pct
+            self.fraction = self.floor + (1.0 - self.floor) * 0.5 * min(pct, 100.0) / 100.0
+            self._report(self.base + int(self.size * self.fraction))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
 
 
 def _ingest_file(
