@@ -52,6 +52,14 @@ def write_charts(
     return write(report, out_dir, fmt=fmt, marks=parse_marks(report, marks))
 
 
+def report_figures(report: Report, marks: Sequence[Mark | str] = ()) -> dict:
+    """Stable name → plotly Figure: `timeline` (the stacked incident panels), then one per
+    detector that found something; for notebooks."""
+    from .charts import report_figures as figures
+
+    return figures(report, parse_marks(report, marks))
+
+
 def parse_marks(report: Report, marks: Sequence[Mark | str]) -> list[Mark]:
     from .charts import Mark, parse_mark
 
@@ -69,5 +77,6 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_rich",
+    "report_figures",
     "write_charts",
 ]

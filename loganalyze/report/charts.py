@@ -199,6 +199,7 @@ def add_marks(fig: go.Figure, marks: Iterable[Mark], zone: str) -> None:
             y=1.0,
             yref="paper",
             yanchor="bottom",
+            yshift=18,  # above the first panel's title
             text=mark.label,
             showarrow=False,
             font={"color": "#d62728"},

@@ -120,7 +120,7 @@ class DetectorResult:
         frame = self.frame
         numbers: list[KeyNumber] = []
         events = self.events_column
-        if events is not None:
+        if events is not None and self.windowed:
             numbers.append(KeyNumber(f"total {events}", _number(frame[events].sum())))
         if self.windowed and frame.height:
             per_window = self.per_window()
@@ -134,11 +134,15 @@ class DetectorResult:
         metrics = sorted(
             (m for m in self.metric_columns if m != events), key=lambda m: "p95" not in m
         )
+        if events is not None and not self.windowed:
+            metrics.insert(0, events)
         for metric in metrics if metric_limit is None else metrics[:metric_limit]:
-            value = _number(frame.select(_merge_metric(frame, metric, events)).item())
+            # rows of a windowless detector often overlap (a route's total beside its
+            # parts), so only their peaks are safe to quote
+            adds = self.windowed and _is_count(frame, metric, events)
+            value = _number(frame[metric].sum() if adds else frame[metric].max())
             if value:
-                word = "total" if _is_count(frame, metric, events) else "max"
-                numbers.append(KeyNumber(f"{word} {metric}", value))
+                numbers.append(KeyNumber(f"{'total' if adds else 'max'} {metric}", value))
         if not self.windowed or not frame.height:
             numbers.append(KeyNumber("rows", frame.height))
         return numbers
@@ -180,6 +184,7 @@ class DetectorResult:
 
 
 NOT_ADDITIVE_PREFIXES = ("peak_", "max_", "min_")
+NOT_ADDITIVE_SUFFIXES = ("_max", "_min", "_peak")
 DISTINCT_NOUNS = ("users", "participants", "attendees", "sessions", "clients", "windows")
 """Counts of distinct things: the same user in two windows is one user, not two."""
 
@@ -192,7 +197,7 @@ def _is_count(frame: pl.DataFrame, metric: str, events: str | None) -> bool:
     return (
         frame.schema[metric].is_integer()
         and not metric.startswith(NOT_ADDITIVE_PREFIXES)
-        and not metric.endswith(DISTINCT_NOUNS)
+        and not metric.endswith(NOT_ADDITIVE_SUFFIXES + DISTINCT_NOUNS)
     )
 
 
@@ -353,7 +358,9 @@ def build_report(
         rejected=rejected_frame(con),
         results=results,
         notice=detector_lib.window_notice(time_range),
-        timeline=build_timeline(con, time_range.start, time_range.end, step),
+        timeline=build_timeline(
+            con, time_range.start, time_range.end, step, {r.name: r.frame for r in results}
+        ),
     )
     if dod is not None:
         from .dodview import run_dod

@@ -4,21 +4,19 @@ the header facts, number and cell formatting, and per-window sparklines."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from .model import DetectorResult, Report
+from .timeline import BUCKET_ORIGIN
 from .zones import format_instant, zone_label
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 CELL_WIDTH = 60
-
-# DuckDB's time_bucket origin for sub-month widths: windows are aligned to it.
-BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
 
 
 def fmt_number(value: Any) -> str:
