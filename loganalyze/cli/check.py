@@ -89,13 +89,19 @@ def open_logs(paths: list[Path], db: Path | None):
     if len(paths) == 1 and _is_duckdb_file(paths[0]):
         if db is not None:
             raise InputError(f"{paths[0]} is a database: give it as --db, not with --db {db}")
-        return connect(paths[0], read_only=True)
+        return _quiet(connect(paths[0], read_only=True))
     target = resolve_db_path(db, have_paths=bool(paths))
-    con = connect(target, read_only=not paths and target != MEMORY)
+    con = _quiet(connect(target, read_only=not paths and target != MEMORY))
     if paths:
         from ..ingest import ingest
 
         ingest(paths, con)
+    return con
+
+
+def _quiet(con):
+    # DuckDB draws its progress bar on stdout, which holds this command's JSON/markdown.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
