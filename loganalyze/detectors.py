@@ -17,6 +17,7 @@ data's real span, and `run_detector()` issues an `EmptyRangeWarning` with that t
 
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -338,10 +339,17 @@ def window_buckets(window: str | timedelta, time_range: TimeRange) -> tuple[time
 
 
 def _prepare(con) -> None:
+    """UTC and the shared macros, created once per connection (a session variable records
+    which version of _macros.sql the connection holds)."""
     con.execute("SET TimeZone = 'UTC'")
     macros = _macros_sql(str(queries_dir()))
-    if macros:
+    if not macros:
+        return
+    version = hashlib.sha256(macros.encode()).hexdigest()[:16]
+    rows = con.execute("SELECT getvariable('loganalyze_detector_macros')").fetchall()
+    if rows[0][0] != version:
         con.execute(macros)
+        con.execute("SET VARIABLE loganalyze_detector_macros = $v", {"v": version})
 
 
 def _execute(con, spec: DetectorSpec, bound: dict[str, object]) -> pl.DataFrame:
