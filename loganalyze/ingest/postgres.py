@@ -63,7 +63,8 @@ _READ_ENVELOPE_LINES = (
 #   bad     a line with a severity mark that does not fit the prefix (rejected)
 #   tab     a tab-indented continuation of the line above
 #   foreign any other text (pg_ctl's own output, a container entrypoint): kept in the
-#           raw text of the entry above, never in its message
+#           raw text of the entry above, never in its message; skipped (and counted in
+#           the summary) before the first entry
 _PARSE_SQL = """
 CREATE OR REPLACE TEMP TABLE _la_pg_lines AS
 SELECT n, line, ext_ts,
@@ -150,7 +151,7 @@ heads AS (
     LEFT JOIN conts c ON c.section = h.n
     LEFT JOIN extra e ON e.entry = h.n
     LEFT JOIN subs s ON s.entry = h.n
-    WHERE k.n IS NULL OR k.entry = k.n
+    WHERE k.n IS NULL OR (k.entry = k.n AND k.kind <> 'foreign')
 ),
 fields AS (
     SELECT n, kind, raw, detail, hint, context,
@@ -201,7 +202,6 @@ SELECT n AS _line, raw AS _raw,
     CASE kind
         WHEN 'bad' THEN 'line does not fit log_line_prefix ' || $prefix_text
         WHEN 'tab' THEN 'continuation line with no log entry above it'
-        WHEN 'foreign' THEN 'not a PostgreSQL log line (no entry above it)'
         ELSE CASE WHEN bad_ts THEN 'unreadable timestamp (unknown time zone?)' END
     END AS _reject
 FROM hashed LEFT JOIN repeated r USING (n)
@@ -253,6 +253,14 @@ def _stage_text_lines(
             "prefix_text": repr(compiled.prefix),
         },
     )
+    preamble = ctx.execute(
+        "SELECT count(*), min_by(line, n) FROM _la_pg_links WHERE kind = 'foreign' AND entry = n"
+    ).fetchone()
+    if preamble and preamble[0]:
+        # A container's entrypoint or pg_ctl writes its own lines into the same stream
+        # before the first log entry; they are not log entries and have nothing to join.
+        ctx.note(f"skipped {preamble[0]} line(s) before the first log entry that are not "
+                 f"PostgreSQL log lines, e.g. {preamble[1][:80]!r}")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_lines")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_links")
 
