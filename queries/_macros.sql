@@ -403,3 +403,14 @@ SELECT w
 FROM (SELECT *, max(connected_max) OVER (ORDER BY w ROWS UNBOUNDED PRECEDING) AS seen
       FROM per_window)
 WHERE errors > 0 OR (connected_max = 0 AND seen > 0);
+
+-- Participant-minutes in the range: for every user (JWT subject) seen at the API gateway,
+-- the minutes from their first call to the end of the range (people join late; nobody is
+-- seen leaving). Columns: participants, minutes.
+CREATE OR REPLACE TEMP MACRO det_participant_minutes(since, until) AS TABLE
+    SELECT count(*) AS participants,
+           greatest(coalesce(sum(epoch(until - first_ts)) / 60.0, 0), 1e-9) AS minutes
+    FROM (SELECT user_id, min(ts) AS first_ts
+          FROM det_edge(since, until)
+          WHERE user_id IS NOT NULL
+          GROUP BY user_id);

@@ -3,7 +3,9 @@
 -- finds: for each app route (Vercel function invocations; without vercel_logs, per-user
 --   bursts of server-side calls), the Supabase calls, database calls (/rest/v1) and
 --   writes (POST/PATCH/PUT/DELETE on /rest/v1 tables) per request (mean, p95, max),
---   /auth/v1/user calls per request, and calls per participant per minute over the range.
+--   /auth/v1/user calls per request, and requests and calls per participant-minute
+--   (det_participant_minutes in _macros.sql: each user's minutes from first call to the
+--   end of the range).
 --   target '(all)' is the route's total; one more row per target (table, rpc/<fn>, auth
 --   path) gives that target's share, so "registrations writes from /presence/ping" is
 --   the row (route /api/presence/ping, target registrations), metric writes. Attribution
@@ -13,7 +15,7 @@
 -- windowed: false
 -- param burst_gap: interval = 1s -- without vercel_logs: the longest pause inside one burst
 -- subject: route, target
--- metrics: requests, participants, calls, calls_per_request_mean, calls_per_request_p95, calls_per_request_max, db_calls_per_request_mean, db_calls_per_request_min, db_calls_per_request_max, writes, writes_per_request_mean, writes_per_request_max, auth_user_calls_per_request_mean, calls_per_participant_per_minute
+-- metrics: requests, participants, calls, calls_per_request_mean, calls_per_request_p95, calls_per_request_max, db_calls_per_request_mean, db_calls_per_request_min, db_calls_per_request_max, writes, writes_per_request_mean, writes_per_request_max, auth_user_calls_per_request_mean, requests_per_participant_per_minute, calls_per_participant_per_minute
 -- details: attribution
 -- events: requests
 WITH routed AS (
@@ -41,8 +43,8 @@ rc AS (
     UNION ALL
     SELECT * FROM direct
 ),
-minutes AS (
-    SELECT greatest(epoch($until - $since) / 60.0, 1e-9) AS m
+presence AS (
+    SELECT minutes FROM det_participant_minutes($since, $until)
 ),
 per_request AS (
     SELECT attribution, route, invocation, any_value(user_id) AS user_id, '(all)' AS target,
@@ -86,8 +88,8 @@ SELECT route, target,
        avg(writes) AS writes_per_request_mean,
        max(writes) AS writes_per_request_max,
        avg(auth_user_calls) AS auth_user_calls_per_request_mean,
-       sum(calls) / greatest(count(DISTINCT user_id), 1) / (SELECT m FROM minutes)
-           AS calls_per_participant_per_minute,
+       count(*) / (SELECT minutes FROM presence) AS requests_per_participant_per_minute,
+       sum(calls) / (SELECT minutes FROM presence) AS calls_per_participant_per_minute,
        any_value(attribution) AS attribution
 FROM both_levels
 GROUP BY route, target

@@ -4,8 +4,9 @@
 --   `attendees` participants would cause, from the measured per-request costs of each
 --   app route (hot_path_cost's attribution) and each route's requests per participant per
 --   minute; '(direct)' is every call no route made (browser calls, anonymous calls), as a
---   per-participant rate; '(total)' adds them up. Participants = distinct users (JWT
---   subject) in edge_logs over the range; minutes = the range's length.
+--   per-participant rate; '(total)' adds them up. Rates are per participant-minute
+--   (det_participant_minutes in _macros.sql: each user's minutes from first call to the
+--   end of the range), so pass --until at the end of the event for a replay.
 -- rank: 110
 -- windowed: false
 -- param attendees: integer = 1000 -- the audience size to project to
@@ -19,12 +20,12 @@ WITH edge AS (
     FROM det_edge($since, $until)
 ),
 measured AS (
-    SELECT count(DISTINCT user_id) AS participants,
+    SELECT any_value(p.participants) AS participants,
            count(*) AS calls,
            count(*) FILTER (WHERE is_db) AS db_calls,
            count(*) FILTER (WHERE is_auth_user) AS auth_user_calls,
-           greatest(epoch($until - $since) / 60.0, 1e-9) AS minutes
-    FROM edge
+           any_value(p.minutes) AS minutes
+    FROM edge, det_participant_minutes($since, $until) AS p
 ),
 per_request AS (
     SELECT route, invocation,
@@ -57,8 +58,7 @@ parts AS (
 ),
 rates AS (
     SELECT p.route, p.requests::BIGINT AS requests,
-           p.requests / nullif(m.participants, 0) / m.minutes
-               AS requests_per_participant_per_minute,
+           p.requests / m.minutes AS requests_per_participant_per_minute,
            p.db_calls / nullif(p.requests, 0) AS db_calls_per_request,
            p.auth_user_calls / nullif(p.requests, 0) AS auth_user_calls_per_request,
            m.participants

@@ -1,6 +1,6 @@
 -- name: polling_pressure
 -- title: Polling pressure
--- finds: requests on polling endpoints (path matching path_pattern, a regular
+-- finds: GET requests on polling endpoints (path matching path_pattern, a regular
 --   expression; default: chat messages and the admin /stats/access; API-gateway rows only
 --   from `caller`, by default the browser, since polling is a client's habit) per window, source
 --   (edge = API gateway, vercel = app routes) and path: total rate, clients (JWT user,
@@ -23,7 +23,7 @@ WITH vercel_users AS (
 requests AS (
     SELECT ts, 'edge' AS source, path, coalesce(user_id, session_id, ip) AS client
     FROM det_edge($since, $until)
-    WHERE regexp_matches(path, $path_pattern)
+    WHERE upper(coalesce(method, 'GET')) = 'GET' AND regexp_matches(path, $path_pattern)
       AND ($caller = 'any' OR det_caller(client_info, user_agent) = $caller)
     UNION ALL
     SELECT v.ts, 'vercel' AS source, v.path, u.user_id AS client
@@ -31,7 +31,7 @@ requests AS (
     LEFT JOIN vercel_users AS u USING (request_id)
     WHERE v.ts >= $since AND v.ts < $until AND v.path IS NOT NULL
       AND coalesce(v.type, '') NOT IN ('stdout', 'stderr')
-      AND regexp_matches(v.path, $path_pattern)
+      AND upper(coalesce(v.method, 'GET')) = 'GET' AND regexp_matches(v.path, $path_pattern)
 ),
 spaced AS (
     SELECT *, time_bucket($window, ts, $origin) AS w,
