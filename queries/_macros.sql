@@ -213,19 +213,21 @@ GROUP BY k1, k2, k3, episode;
 
 -- Calls to one Auth (GoTrue) endpoint, each once, from edge_logs (caller kind from
 -- x-client-info / user agent, gateway latency) and auth_logs (GoTrue's own duration).
--- Pairing: an auth_logs row and an edge row are one call when the auth row carries the
--- edge row's request id (request_id, or cf_ray without its `-COLO` suffix), or else when
--- the edge row is the latest call of the same user (any user if the auth row names none)
--- that started no later than `tolerance` after the auth row and had not ended
--- `tolerance` before it. `prefer` = 'edge' keeps every edge row and the unpaired auth
--- rows; 'auth' keeps every auth row (with its partner's caller kind) and the unpaired edge
--- rows. Each kept row takes a missing user or error code from its partner.
+-- An edge row spans [ts, ts + latency], an auth row [ts - duration, ts] (GoTrue logs the
+-- completion). A row is "seen by the other log" when that log has a row with the same
+-- request id (request_id, or cf_ray without its `-COLO` suffix), or a row of the same
+-- caller whose span overlaps its own within `tolerance` (the partner taken for missing
+-- fields is the nearest row by start).
+-- The caller is the JWT subject when the gateway rows carry one (hosted), else the client
+-- address (self-hosted Kong lines carry no subject; GoTrue logs remote_addr).
+-- `prefer` = 'edge' keeps every edge row plus the auth rows no edge row saw; 'auth' keeps
+-- every auth row (with the caller kind of the edge row that saw it) plus the edge rows no
+-- auth row saw. Kept rows take a missing user or error code from the row that saw them.
 -- Columns: ts, source_table, method, user_id, client_key, caller, status, latency_ms,
 -- error_code, grant_type.
 CREATE OR REPLACE TEMP MACRO det_auth_calls(since, until, auth_path, tolerance, prefer) AS TABLE
-WITH edge AS (
-    SELECT id, ts, 'edge_logs' AS source_table, method, user_id,
-           coalesce(user_id, session_id, ip) AS client_key,
+WITH edge_rows AS (
+    SELECT id, ts, method, user_id, ip, session_id,
            det_caller(client_info, user_agent) AS caller, status, latency_ms, error_code,
            nullif(regexp_extract(query, 'grant_type=([A-Za-z_]+)', 1), '') AS grant_type,
            request_id, nullif(split_part(cf_ray, '-', 1), '') AS ray,
@@ -233,68 +235,90 @@ WITH edge AS (
     FROM det_edge(since, until)
     WHERE path = auth_path
 ),
-auth AS (
-    SELECT id, ts, 'auth_logs' AS source_table, method, user_id,
-           coalesce(user_id, remote_addr) AS client_key, 'unknown' AS caller, status,
-           duration_ms AS latency_ms,
-           coalesce(error_code,
-                    CASE WHEN error ILIKE '%Already Used%' OR error ILIKE 'Possible abuse attempt%'
-                              OR error ILIKE '%refresh token reuse%'
-                         THEN 'refresh_token_already_used' END) AS error_code,
-           grant_type, request_id, nullif(split_part(request_id, '-', 1), '') AS ray
-    FROM auth_logs
-    WHERE ts >= since AND ts < until AND path = auth_path AND status IS NOT NULL
+keyed_by_user AS (
+    SELECT count(user_id) > 0 AS yes FROM edge_rows
 ),
-by_id AS (
-    SELECT a_id, any_value(e_id) AS e_id
-    FROM (SELECT a.id AS a_id, e.id AS e_id FROM auth AS a JOIN edge AS e
-              ON a.request_id = e.request_id
-          UNION ALL
-          SELECT a.id, e.id FROM auth AS a JOIN edge AS e ON a.ray = e.ray)
+edge_keyed AS (
+    SELECT e.*,
+           coalesce(CASE WHEN k.yes THEN e.user_id ELSE e.ip END, '') AS match_key
+    FROM edge_rows AS e, keyed_by_user AS k
+),
+-- reach = the latest end among the caller's rows started so far: a later-starting row
+-- may end before an earlier, longer one.
+edge AS (
+    SELECT *, max(ends) OVER (PARTITION BY match_key ORDER BY ts
+                              ROWS UNBOUNDED PRECEDING) AS reach
+    FROM edge_keyed
+),
+auth_keyed AS (
+    SELECT a.id, a.ts, a.method, a.user_id, a.remote_addr, a.status,
+           a.duration_ms AS latency_ms,
+           coalesce(a.error_code,
+                    CASE WHEN a.error ILIKE '%Already Used%'
+                              OR a.error ILIKE 'Possible abuse attempt%'
+                              OR a.error ILIKE '%refresh token reuse%'
+                         THEN 'refresh_token_already_used' END) AS error_code,
+           a.grant_type, a.request_id, nullif(split_part(a.request_id, '-', 1), '') AS ray,
+           a.ts - to_milliseconds(coalesce(a.duration_ms, 0)::BIGINT) AS starts,
+           coalesce(CASE WHEN k.yes THEN a.user_id ELSE a.remote_addr END, '') AS match_key
+    FROM auth_logs AS a, keyed_by_user AS k
+    WHERE a.ts >= since AND a.ts < until AND a.path = auth_path AND a.status IS NOT NULL
+),
+auth AS (
+    SELECT *, max(ts) OVER (PARTITION BY match_key ORDER BY starts
+                            ROWS UNBOUNDED PRECEDING) AS reach
+    FROM auth_keyed
+),
+id_pairs AS (
+    SELECT a.id AS a_id, e.id AS e_id FROM auth AS a JOIN edge AS e
+        ON a.request_id = e.request_id
+    UNION
+    SELECT a.id, e.id FROM auth AS a JOIN edge AS e ON a.ray = e.ray
+),
+auth_seen AS (
+    SELECT a_id, any_value(e_id) AS e_id FROM (
+        SELECT a_id, e_id FROM id_pairs
+        UNION ALL
+        SELECT a.id, e.id
+        FROM auth AS a
+        ASOF JOIN edge AS e ON a.match_key = e.match_key AND a.ts + tolerance >= e.ts
+        WHERE e.reach + tolerance >= a.starts)
     GROUP BY a_id
 ),
-auth_left AS (
-    SELECT a.* FROM auth AS a ANTI JOIN by_id AS b ON b.a_id = a.id
-),
-by_time AS (
-    SELECT a.id AS a_id, e.id AS e_id
-    FROM (SELECT * FROM auth_left WHERE user_id IS NOT NULL) AS a
-    ASOF JOIN edge AS e ON a.user_id = e.user_id AND a.ts + tolerance >= e.ts
-    WHERE e.ends + tolerance >= a.ts
-    UNION ALL
-    SELECT a.id, e.id
-    FROM (SELECT * FROM auth_left WHERE user_id IS NULL) AS a
-    ASOF JOIN edge AS e ON a.ts + tolerance >= e.ts
-    WHERE e.ends + tolerance >= a.ts
-),
-pairs AS (
-    SELECT * FROM by_id UNION ALL SELECT * FROM by_time
+edge_seen AS (
+    SELECT e_id, any_value(a_id) AS a_id FROM (
+        SELECT e_id, a_id FROM id_pairs
+        UNION ALL
+        SELECT e.id, a.id
+        FROM edge AS e
+        ASOF JOIN auth AS a ON e.match_key = a.match_key AND e.ends + tolerance >= a.starts
+        WHERE a.reach + tolerance >= e.ts)
+    GROUP BY e_id
 ),
 edge_side AS (
-    SELECT e.ts, e.source_table, e.method, coalesce(e.user_id, a.user_id) AS user_id,
-           e.client_key, e.caller, e.status, e.latency_ms,
-           coalesce(e.error_code, a.error_code) AS error_code,
+    SELECT e.ts, 'edge_logs' AS source_table, e.method, coalesce(e.user_id, a.user_id) AS user_id,
+           coalesce(e.user_id, a.user_id, e.session_id, e.ip) AS client_key, e.caller,
+           e.status, e.latency_ms, coalesce(e.error_code, a.error_code) AS error_code,
            coalesce(e.grant_type, a.grant_type) AS grant_type,
-           p.a_id IS NOT NULL AS paired
+           s.a_id IS NOT NULL AS seen
     FROM edge AS e
-    LEFT JOIN (SELECT e_id, any_value(a_id) AS a_id FROM pairs GROUP BY e_id) AS p
-      ON p.e_id = e.id
-    LEFT JOIN auth AS a ON a.id = p.a_id
+    LEFT JOIN edge_seen AS s ON s.e_id = e.id
+    LEFT JOIN auth AS a ON a.id = s.a_id
 ),
 auth_side AS (
-    SELECT a.ts, a.source_table, a.method, coalesce(a.user_id, e.user_id) AS user_id,
-           coalesce(a.user_id, e.client_key, a.client_key) AS client_key,
-           coalesce(e.caller, a.caller) AS caller, a.status, a.latency_ms,
+    SELECT a.ts, 'auth_logs' AS source_table, a.method, coalesce(a.user_id, e.user_id) AS user_id,
+           coalesce(a.user_id, e.user_id, a.remote_addr, e.ip) AS client_key,
+           coalesce(e.caller, 'unknown') AS caller, a.status, a.latency_ms,
            coalesce(a.error_code, e.error_code) AS error_code,
            coalesce(a.grant_type, e.grant_type) AS grant_type,
-           p.e_id IS NOT NULL AS paired
+           s.e_id IS NOT NULL AS seen
     FROM auth AS a
-    LEFT JOIN pairs AS p ON p.a_id = a.id
-    LEFT JOIN edge AS e ON e.id = p.e_id
+    LEFT JOIN auth_seen AS s ON s.a_id = a.id
+    LEFT JOIN edge AS e ON e.id = s.e_id
 )
-SELECT * EXCLUDE (paired) FROM edge_side WHERE prefer = 'edge' OR NOT paired
+SELECT * EXCLUDE (seen) FROM edge_side WHERE prefer = 'edge' OR NOT seen
 UNION ALL
-SELECT * EXCLUDE (paired) FROM auth_side WHERE prefer = 'auth' OR NOT paired;
+SELECT * EXCLUDE (seen) FROM auth_side WHERE prefer = 'auth' OR NOT seen;
 
 -- Supabase calls attributed to the app route (Vercel function invocation) that made them.
 -- An invocation is a vercel_logs request row (request_id, path = route, ts = start,
