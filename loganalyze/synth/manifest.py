@@ -151,10 +151,10 @@ class Manifest:
             self._tally("rows_realtime_logs", rt, "ts_us")
 
         self.latency.append(pl.concat([
-            user_calls.select(self._window("t_us"), source=pl.lit("edge"),
+            user_calls.select(self._window("t_us").cast(pl.Int32), edge=pl.lit(True),
                               ms=pl.col("latency_ms").cast(pl.Float64)),
             auth.filter(pl.col("kind") == KIND_INDEX["auth_user"]).select(
-                self._window("end_us_second"), source=pl.lit("auth"),
+                self._window("end_us_second").cast(pl.Int32), edge=pl.lit(False),
                 ms=pl.col("duration_ns") / 1e6),
         ]))
         rest = (calls.filter(pl.col("inv") >= 0)
@@ -164,7 +164,11 @@ class Manifest:
         self.per_request.append(inv.select("inv", "route", self._window("t_us"))
                                 .join(rest, on="inv", how="left")
                                 .with_columns(pl.col("rest", "supabase").fill_null(0))
-                                .drop("inv"))
+                                .group_by("window", "route")
+                                .agg(requests=pl.len(), rest_sum=pl.col("rest").sum(),
+                                     rest_min=pl.col("rest").min(),
+                                     rest_max=pl.col("rest").max(),
+                                     supabase_sum=pl.col("supabase").sum()))
 
     # -- the result ----------------------------------------------------------------------
     def _by_key(self, figure: str, window: int | None) -> dict[str, int]:
@@ -192,13 +196,18 @@ class Manifest:
         minutes = self._participant_minutes(window)
         sqlstates = self._by_key("postgres_errors_by_sqlstate", window)
         per_route = {}
-        for route, group in req.group_by("route"):
-            per_route[str(route[0])] = {
-                "requests": group.height,
-                "rest_calls_mean": round(float(group["rest"].mean()), 4),
-                "rest_calls_min": int(group["rest"].min()),
-                "rest_calls_max": int(group["rest"].max()),
-                "supabase_calls_mean": round(float(group["supabase"].mean()), 4),
+        summary = req.group_by("route").agg(
+            pl.col("requests", "rest_sum", "supabase_sum").sum(), pl.col("rest_min").min(),
+            pl.col("rest_max").max()).sort("route")
+        for route, n, rest, supabase, low, high in summary.select(
+                "route", "requests", "rest_sum", "supabase_sum", "rest_min", "rest_max"
+        ).iter_rows():
+            per_route[route] = {
+                "requests": int(n),
+                "rest_calls_mean": round(rest / n, 4),
+                "rest_calls_min": int(low),
+                "rest_calls_max": int(high),
+                "supabase_calls_mean": round(supabase / n, 4),
             }
         figures = {
             "sqlstate_42703": sqlstates.get("42703", 0),
@@ -210,9 +219,9 @@ class Manifest:
             "rest_requests": self._total("rest_requests", window),
             "auth_user_calls": self._total("auth_user_calls", window),
             "auth_user_latency_ms": _quantiles(
-                lat.filter(pl.col("source") == "edge")["ms"].to_numpy()),
+                lat.filter(pl.col("edge"))["ms"].to_numpy()),
             "auth_user_duration_ms": _quantiles(
-                lat.filter(pl.col("source") == "auth")["ms"].to_numpy()),
+                lat.filter(~pl.col("edge"))["ms"].to_numpy()),
             "refresh_token_already_used": self._total("refresh_token_already_used", window),
             "registrations_writes_by_route": self._by_key("registrations_writes_by_route",
                                                           window),
@@ -235,7 +244,7 @@ class Manifest:
 
     def build(self, *, scenario_summary: str, parameters: dict, files: list[str]) -> dict:
         latency = pl.concat(self.latency) if self.latency else pl.DataFrame(
-            schema={"window": pl.Int64, "source": pl.String, "ms": pl.Float64})
+            schema={"window": pl.Int32, "edge": pl.Boolean, "ms": pl.Float64})
         per_request = pl.concat(self.per_request)
         # Requests still running at the end spill into one more window; list it too.
         seen = [w for per_window in self.counts.values() for w in per_window]

@@ -77,7 +77,12 @@ class Params:
     capacity_per_user: float = 0.4
     """Database calls per second per attendee the instance serves before queueing."""
     client_timeout_ms: float = 8000.0
-    chunk_s: int = 60
+
+    @property
+    def chunk_s(self) -> int:
+        """Seconds simulated at once: a minute up to 500 attendees, then shorter so that
+        one chunk stays around 50 MB of rendered logs however large the audience."""
+        return max(2, min(60, 30_000 // self.users))
 
     @property
     def end_us(self) -> int:
