@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import UsageError
 
@@ -31,62 +31,48 @@ class Scenario:
     """The retention jobs fail under load (statement timeout)."""
 
 
+INCIDENT = Scenario(
+    name="incident",
+    summary="the incident: 400/42703 on every ping and track, INSERT → 409/23505, "
+    "4–10 queries per ping, /auth/v1/user on every call, presence every 5 s",
+    schema_bug=True,
+    idempotent_registration=False,
+    ping_extra_reads=(0, 6),
+    heartbeat_rpc=False,
+    track_single_upsert=False,
+    presence_on_sync=False,
+    realtime_outage=False,
+    cron_failures=True,
+)
+P0_FIXED = replace(
+    INCIDENT,
+    name="p0-fixed",
+    summary="after P0: no registrations.id, fail fast, ping never writes registrations, "
+    "idempotent registration",
+    schema_bug=False,
+    idempotent_registration=True,
+    ping_extra_reads=(0, 3),
+    cron_failures=False,
+)
+P1_FIXED = replace(
+    P0_FIXED,
+    name="p1-fixed",
+    summary="after P0 and P1: heartbeat RPC every 2 min without /auth/v1/user, "
+    "access/track as one upsert, presence on entry + sync events",
+    ping_extra_reads=(0, 0),
+    heartbeat_rpc=True,
+    track_single_upsert=True,
+    presence_on_sync=True,
+)
+REALTIME_OUTAGE = replace(
+    P1_FIXED,
+    name="realtime-outage",
+    summary="the P1-fixed app with Realtime down for a window; chat falls back to polling "
+    "every 2 s (or, with --breaker, behind a circuit breaker)",
+    realtime_outage=True,
+)
 SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in (
-        Scenario(
-            name="incident",
-            summary="the incident: 400/42703 on every ping and track, INSERT → 409/23505, "
-            "4–10 queries per ping, /auth/v1/user on every call, presence every 5 s",
-            schema_bug=True,
-            idempotent_registration=False,
-            ping_extra_reads=(0, 6),
-            heartbeat_rpc=False,
-            track_single_upsert=False,
-            presence_on_sync=False,
-            realtime_outage=False,
-            cron_failures=True,
-        ),
-        Scenario(
-            name="p0-fixed",
-            summary="after P0: no registrations.id, fail fast, ping never writes "
-            "registrations, idempotent registration",
-            schema_bug=False,
-            idempotent_registration=True,
-            ping_extra_reads=(0, 3),
-            heartbeat_rpc=False,
-            track_single_upsert=False,
-            presence_on_sync=False,
-            realtime_outage=False,
-            cron_failures=False,
-        ),
-        Scenario(
-            name="p1-fixed",
-            summary="after P0 and P1: heartbeat RPC every 2 min without /auth/v1/user, "
-            "access/track as one upsert, presence on entry + sync events",
-            schema_bug=False,
-            idempotent_registration=True,
-            ping_extra_reads=(0, 0),
-            heartbeat_rpc=True,
-            track_single_upsert=True,
-            presence_on_sync=True,
-            realtime_outage=False,
-            cron_failures=False,
-        ),
-        Scenario(
-            name="realtime-outage",
-            summary="the P1-fixed app with Realtime down for a window; chat falls back to "
-            "polling every 2 s (or, with --breaker, behind a circuit breaker)",
-            schema_bug=False,
-            idempotent_registration=True,
-            ping_extra_reads=(0, 0),
-            heartbeat_rpc=True,
-            track_single_upsert=True,
-            presence_on_sync=True,
-            realtime_outage=True,
-            cron_failures=False,
-        ),
-    )
+    s.name: s for s in (INCIDENT, P0_FIXED, P1_FIXED, REALTIME_OUTAGE)
 }
 
 

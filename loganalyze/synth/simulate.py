@@ -487,7 +487,7 @@ class Simulation:
                  + self.rng.integers(1 * US, 3 * US, chosen.height))
         return self._invocations([(r, chosen.filter(pl.col("route") == r)["user"].to_numpy(),
                                    again[(chosen["route"] == r).to_numpy()])
-                                  for r in sorted(set(chosen["route"].to_list()))], retry=True)
+                                  for r in chosen["route"].unique().sort()], retry=True)
 
     # -- outcomes ------------------------------------------------------------------------
     def _statuses(self, calls: pl.DataFrame) -> pl.DataFrame:
