@@ -221,8 +221,8 @@ GROUP BY k1, k2, k3, episode;
 -- The caller is the JWT subject when the gateway rows carry one (hosted), else the client
 -- address (self-hosted Kong lines carry no subject; GoTrue logs remote_addr).
 -- `prefer` = 'edge' keeps every edge row plus the auth rows no edge row saw; 'auth' keeps
--- every auth row (with the caller kind of the edge row that saw it) plus the edge rows no
--- auth row saw. Kept rows take a missing user or error code from the row that saw them.
+-- every auth row plus the edge rows no auth row saw. A kept row takes its caller kind, or a
+-- missing user or error code, from the row with its request id ('unknown' caller without).
 -- Columns: ts, source_table, method, user_id, client_key, caller, status, latency_ms,
 -- error_code, grant_type.
 CREATE OR REPLACE TEMP MACRO det_auth_calls(since, until, auth_path, tolerance, prefer) AS TABLE
@@ -276,34 +276,38 @@ id_pairs AS (
     SELECT a.id, e.id FROM auth AS a JOIN edge AS e ON a.ray = e.ray
 ),
 auth_seen AS (
-    SELECT a_id, any_value(e_id) AS e_id FROM (
-        SELECT a_id, e_id FROM id_pairs
+    SELECT DISTINCT a_id FROM (
+        SELECT a_id FROM id_pairs
         UNION ALL
-        SELECT a.id, e.id
+        SELECT a.id
         FROM auth AS a
         ASOF JOIN edge AS e ON a.match_key = e.match_key AND a.ts + tolerance >= e.ts
         WHERE e.reach + tolerance >= a.starts)
-    GROUP BY a_id
 ),
 edge_seen AS (
-    SELECT e_id, any_value(a_id) AS a_id FROM (
-        SELECT e_id, a_id FROM id_pairs
+    SELECT DISTINCT e_id FROM (
+        SELECT e_id FROM id_pairs
         UNION ALL
-        SELECT e.id, a.id
+        SELECT e.id
         FROM edge AS e
         ASOF JOIN auth AS a ON e.match_key = a.match_key AND e.ends + tolerance >= a.starts
         WHERE a.reach + tolerance >= e.ts)
-    GROUP BY e_id
+),
+-- Missing fields are taken only from a partner with the same request id: a partner found
+-- by time may be a concurrent call of the same client.
+partner AS (
+    SELECT a_id, any_value(e_id) AS e_id FROM id_pairs GROUP BY a_id
 ),
 edge_side AS (
     SELECT e.ts, 'edge_logs' AS source_table, e.method, coalesce(e.user_id, a.user_id) AS user_id,
            coalesce(e.user_id, a.user_id, e.session_id, e.ip) AS client_key, e.caller,
            e.status, e.latency_ms, coalesce(e.error_code, a.error_code) AS error_code,
            coalesce(e.grant_type, a.grant_type) AS grant_type,
-           s.a_id IS NOT NULL AS seen
+           e.id IN (SELECT e_id FROM edge_seen) AS seen
     FROM edge AS e
-    LEFT JOIN edge_seen AS s ON s.e_id = e.id
-    LEFT JOIN auth AS a ON a.id = s.a_id
+    LEFT JOIN (SELECT e_id, any_value(a_id) AS a_id FROM partner GROUP BY e_id) AS p
+      ON p.e_id = e.id
+    LEFT JOIN auth AS a ON a.id = p.a_id
 ),
 auth_side AS (
     SELECT a.ts, 'auth_logs' AS source_table, a.method, coalesce(a.user_id, e.user_id) AS user_id,
@@ -311,10 +315,10 @@ auth_side AS (
            coalesce(e.caller, 'unknown') AS caller, a.status, a.latency_ms,
            coalesce(a.error_code, e.error_code) AS error_code,
            coalesce(a.grant_type, e.grant_type) AS grant_type,
-           s.e_id IS NOT NULL AS seen
+           a.id IN (SELECT a_id FROM auth_seen) AS seen
     FROM auth AS a
-    LEFT JOIN auth_seen AS s ON s.a_id = a.id
-    LEFT JOIN edge AS e ON e.id = s.e_id
+    LEFT JOIN partner AS p ON p.a_id = a.id
+    LEFT JOIN edge AS e ON e.id = p.e_id
 )
 SELECT * EXCLUDE (seen) FROM edge_side WHERE prefer = 'edge' OR NOT seen
 UNION ALL
