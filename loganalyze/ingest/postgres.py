@@ -27,7 +27,6 @@ from importlib import resources
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .postgres_prefix import (
-    GROUPS,
     SECTION_TAGS,
     SEVERITIES,
     SEVERITY_MARK_RE,
@@ -39,7 +38,6 @@ from .postgres_prefix import (
 
 TABLES = ("postgres_logs",)
 
-_GROUP_NAMES = "[" + ", ".join(f"'g{i}'" for i in range(1, GROUPS + 1)) + "]"
 
 _READ_LINES = (
     "SELECT row_number() OVER () AS n, line, NULL::VARCHAR AS ext_ts FROM read_csv($path, "
@@ -82,7 +80,7 @@ FROM (
         CASE WHEN p0.g1 <> '' THEN p0 END AS p
     FROM (
         SELECT n, line, ext_ts,
-            CASE WHEN NOT starts_with(line, chr(9)) THEN regexp_extract(line, $re, __GROUP_NAMES__) END AS p0
+            regexp_extract(line, $re, $names) AS p0
         FROM (__LINES__) WHERE line IS NOT NULL AND line <> ''
     )
 )
@@ -161,8 +159,7 @@ fields AS (
         CASE WHEN kind IN ('start', 'sub') THEN sev END AS severity,
         coalesce(statement, la_pg_message_statement(text)) AS statement,
         la_pg_duration_ms(text) AS duration_ms,
-        CASE WHEN $has_ts THEN la_pg_ts(struct_extract(p, $g_ts)) ELSE la_pg_ts(ext_ts) END AS ts,
-        $has_ts AND la_pg_ts(struct_extract(p, $g_ts)) IS NULL AS bad_ts,
+        CASE WHEN $has_ts THEN struct_extract(p, $g_ts) ELSE ext_ts END AS ts_text,
         nullif(struct_extract(p, $g_sqlstate), '') AS logged_sqlstate,
         coalesce(nullif(struct_extract(p, $g_user_name), ''),
                  nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:user|usr)=([^, \\]]*)', 1), ''),
@@ -183,7 +180,11 @@ fields AS (
                  nullif(regexp_extract(free_text, 'queryid=(-?\\d+)', 1), '')) AS query_id
     FROM heads
 ),
-hashed AS (SELECT *, md5(raw) AS h FROM fields),
+hashed AS (
+    SELECT f.*, md5(raw) AS h,
+        la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts
+    FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
+),
 repeated AS (
     -- occurrence numbers only where an entry's text repeats (a window over all rows costs)
     SELECT n, row_number() OVER (PARTITION BY h ORDER BY n) AS occurrence
@@ -202,7 +203,7 @@ SELECT n AS _line, raw AS _raw,
     CASE kind
         WHEN 'bad' THEN 'line does not fit log_line_prefix ' || $prefix_text
         WHEN 'tab' THEN 'continuation line with no log entry above it'
-        ELSE CASE WHEN bad_ts THEN 'unreadable timestamp (unknown time zone?)' END
+        ELSE CASE WHEN ts IS NULL AND $has_ts THEN 'unreadable timestamp: ' || ts_text END
     END AS _reject
 FROM hashed LEFT JOIN repeated r USING (n)
 """
@@ -217,7 +218,7 @@ def _install_macros(ctx: FileContext) -> None:
 
 
 def _sql(template: str, lines_sql: str = "") -> str:
-    return template.replace("__GROUP_NAMES__", _GROUP_NAMES).replace("__LINES__", lines_sql)
+    return template.replace("__LINES__", lines_sql)
 
 
 def _stage_text_lines(
@@ -237,6 +238,7 @@ def _stage_text_lines(
             **lines_params,
             **common,
             "re": compiled.regex,
+            "names": params["names"],
             "mark": SEVERITY_MARK_RE,
             "section_tags": list(SECTION_TAGS),
         },
@@ -311,7 +313,7 @@ CSV_COLUMNS = (
 _STRUCT_SQL = """
 SELECT _line, _raw,
     md5(_raw) || '#' || row_number() OVER (PARTITION BY md5(_raw) ORDER BY _line) AS id,
-    la_pg_ts(log_time) AS ts,
+    ts,
     upper(error_severity) AS severity,
     coalesce(nullif(sql_state_code, ''), CASE WHEN upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
         THEN la_infer_sqlstate(message) END) AS sqlstate,
@@ -327,9 +329,12 @@ SELECT _line, _raw,
     la_pg_connection_from(nullif(connection_from, '')) AS connection_from,
     nullif(query_id, '') AS query_id,
     CASE WHEN error_severity IS NULL OR error_severity = '' THEN 'no error_severity'
-         WHEN la_pg_ts(log_time) IS NULL AND log_time <> '' THEN 'unreadable timestamp: ' || log_time
+         WHEN ts IS NULL AND log_time <> '' THEN 'unreadable timestamp: ' || log_time
     END AS _reject
-FROM _la_pg_struct
+FROM (
+    SELECT s.*, la_pg_ts(log_time, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(log_time)))) AS ts
+    FROM _la_pg_struct s LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(log_time))
+)
 """
 
 

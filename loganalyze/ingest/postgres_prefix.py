@@ -60,9 +60,10 @@ FIELDS = (
 """Prefix parts the SQL reads (by group number); `free_text` is the free tail of a
 generic prefix, searched for `user=`/`db=`/`app=`/`client=` and `user@db`."""
 
-GROUPS = 24
-"""Every compiled regex has exactly this many groups (unused ones are empty `()`), so one
-SQL text with a fixed list of group names serves every prefix."""
+MAX_GROUPS = 40
+EMPTY_GROUP = "()"
+"""Appended to every compiled regex: the group that fields absent from the prefix read
+(always ''), so one SQL text serves every prefix."""
 
 KNOWN_PREFIXES: tuple[str, ...] = (
     "%m [%p] %q%u@%d ",
@@ -99,6 +100,8 @@ class CompiledPrefix:
     regex: str
     groups: dict[str, int]
     """field -> group number (1-based) in `regex`; absent fields are not listed."""
+    group_count: int
+    """Groups in `regex`; the last one is the empty group."""
     generic: bool = False
 
     @property
@@ -115,10 +118,14 @@ class CompiledPrefix:
 
     def group_of(self, field: str) -> int:
         """The group holding `field`, or the always-empty last group when absent."""
-        return self.groups.get(field, GROUPS)
+        return self.groups.get(field, self.group_count)
 
     def sql_params(self) -> dict[str, object]:
-        params: dict[str, object] = {"re": self.regex, "g_sev": f"g{self.groups['severity']}"}
+        params: dict[str, object] = {
+            "re": self.regex,
+            "names": [f"g{i}" for i in range(1, self.group_count + 1)],
+            "g_sev": f"g{self.groups['severity']}",
+        }
         params.update({"g_" + f: f"g{self.group_of(f)}" for f in FIELDS})
         return params
 
@@ -178,12 +185,14 @@ def compile_prefix(prefix: str, *, generic: bool = False) -> CompiledPrefix:
     groups["severity"] = next_group
     next_group += 1
     regex = "^(" + body + _SEVERITY_RE + ": *)"
-    used = next_group - 1
-    if used >= GROUPS:
+    if next_group > MAX_GROUPS:
         raise PrefixError(f"log_line_prefix has too many parts: {prefix!r}")
-    regex += "()" * (GROUPS - used)
+    # Only one empty group: each extra capture group costs per line in the regex engine.
+    regex += EMPTY_GROUP
     re.compile(regex)  # a prefix that compiles to an invalid regex fails here, not in SQL
-    return CompiledPrefix(prefix=prefix, regex=regex, groups=groups, generic=generic)
+    return CompiledPrefix(
+        prefix=prefix, regex=regex, groups=groups, group_count=next_group, generic=generic
+    )
 
 
 def strip_leading_time(prefix: str) -> str | None:
