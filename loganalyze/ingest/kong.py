@@ -13,6 +13,7 @@ from __future__ import annotations
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .postgrest import (
+    ACCESS_FIELDS_SQL,
     ACCESS_RE,
     LINE_ID_SQL,
     SPLIT_LINES_SQL,
@@ -28,27 +29,24 @@ NGINX_ERROR_RE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] "
 _LOAD_SQL = """
 WITH lines AS (""" + SPLIT_LINES_SQL + """),
 parsed AS (
-    SELECT _line, line, body,
-           regexp_extract(body, $access_re,
-               ['ip', 'user', 'time', 'method', 'url', 'status', 'bytes', 'referer', 'ua']) AS a
-    FROM lines
+    SELECT _line, line, body, """ + ACCESS_FIELDS_SQL + """ AS a FROM lines
 ),
 shaped AS (
-    SELECT *, try_strptime(nullif(a.time, ''), $time_format) AS ts FROM parsed
+    SELECT *, try_strptime(a.time, $time_format) AS ts FROM parsed
 )
 SELECT _line, line AS _raw,
        'kong:' || """ + LINE_ID_SQL + """ AS id,
        ts,
-       nullif(a.method, '') AS method,
-       nullif(split_part(a.url, '?', 1), '') AS path,
-       nullif(regexp_extract(a.url, '(\\?.*)$', 1), '') AS query,
+       a.method AS method,
+       split_part(a.url, '?', 1) AS path,
+       CASE WHEN contains(a.url, '?') THEN substr(a.url, strpos(a.url, '?')) END AS query,
        la_int(a.status) AS status,
        nullif(nullif(a.ua, ''), '-') AS user_agent,
-       nullif(a.ip, '') AS ip,
+       a.ip AS ip,
        body AS event_message,
-       CASE WHEN a.status = '' AND regexp_matches(body, $error_re)
+       CASE WHEN a IS NULL AND regexp_matches(body, $error_re)
                 THEN 'nginx error-log line (not a request)'
-            WHEN a.status = '' THEN 'not an nginx combined access line'
+            WHEN a IS NULL THEN 'not an nginx combined access line'
             WHEN ts IS NULL THEN 'unreadable time: ' || a.time END AS _reject
 FROM shaped
 """

@@ -32,81 +32,101 @@ FROM (
 WHERE trim(coalesce(line, '')) <> ''
 """
 
-# `docker compose logs` service column, then `docker logs --timestamps` time, then the
-# container's own line. Group 1 = the docker timestamp (or ''), group 2 = the line.
+# `docker compose logs` service column, then `docker logs --timestamps` time: the
+# transport prefix before the container's own line (matched alone: a regex capturing
+# the rest of the line costs several times more than the whole read).
 TRANSPORT_PREFIX_RE = (
     r"^(?:[A-Za-z0-9][\w.-]*\s+\|\s?)?"
-    r"(?:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))\s)?"
-    r"(.*)$"
+    r"(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)\s)?"
 )
 
 # Every line split into the docker timestamp ('' when absent) and the container's line.
 SPLIT_LINES_SQL = """
 SELECT _line, line,
-       regexp_extract(line, $prefix_re, 1) AS docker_time,
-       regexp_extract(line, $prefix_re, 2) AS body
-FROM (""" + TEXT_LINES_SQL + """)
+       CASE WHEN prefix = '' THEN '' ELSE regexp_extract(prefix, '(\\d{4}-\\d\\d-\\d\\dT\\S+)', 1) END
+           AS docker_time,
+       substr(line, length(prefix) + 1) AS body
+FROM (SELECT _line, line, regexp_extract(line, $prefix_re) AS prefix FROM (""" + TEXT_LINES_SQL + """))
 """
 
 # A deterministic row id for sources without one: the same line at the same time gets
 # the same id in every file (re-ingest and overlapping exports add nothing), while
-# repeated identical lines within one file stay distinct through their occurrence index.
+# repeated identical lines within one file stay distinct through their occurrence index
+# (counted per 64-bit hash: a collision only shifts a counter, the md5 keeps ids apart).
 # Expects columns `body` (the line without transport prefixes), `ts` and `_line`.
 LINE_ID_SQL = (
     "md5(concat_ws('|', body, CAST(ts AS VARCHAR))) || '#' || "
-    "row_number() OVER (PARTITION BY body, ts ORDER BY _line)"
+    "row_number() OVER (PARTITION BY hash(body), ts ORDER BY _line)"
 )
 
+# The Apache/nginx `combined` shape that PostgREST and Kong both write. The groups serve
+# the sniffers; SQL only tests the shape and cuts the fields with string functions.
 ACCESS_RE = (
     r'^(\S+) - (\S+) \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
     r'"(\S+) (\S+)[^"]*" (\d{3}) (\S+) "([^"]*)" "([^"]*)"\s*$'
 )
-STDERR_RE = r"^(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}): (.*)$"
+ACCESS_FIELDS_SQL = """
+CASE WHEN regexp_matches(body, $access_re) THEN {
+    'ip': split_part(body, ' ', 1),
+    'user': split_part(body, ' ', 3),
+    'time': split_part(split_part(body, '[', 2), ']', 1),
+    'method': split_part(split_part(body, '"', 2), ' ', 1),
+    'url': split_part(split_part(body, '"', 2), ' ', 2),
+    'status': split_part(trim(split_part(body, '"', 3)), ' ', 1),
+    'referer': split_part(body, '"', 4),
+    'ua': split_part(body, '"', 6)
+} END"""
+STDERR_RE = r"^\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}: "
+STDERR_TIME_CHARS = 26  # `20/Nov/2026:10:00:00 +0000`, then `: `, then the message
 # The Docker Desktop log viewer puts its own local `YYYY-MM-DD HH:MM:SS ` before each
 # line; the line's own time is the one that counts.
-VIEWER_PREFIX_RE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\d\d/[A-Z][a-z]{2}/\d{4}:)"
+VIEWER_PREFIX_RE = r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d\d/[A-Z][a-z]{2}/\d{4}:"
+VIEWER_PREFIX_CHARS = 20
 # `log-query = true` writes the statement PostgREST ran, on one line.
 QUERY_RE = r"^(WITH|SELECT|INSERT|UPDATE|DELETE|CALL|SET|BEGIN|COMMIT|ROLLBACK)\b"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 
 _LOAD_SQL = """
 WITH lines AS (
-    SELECT _line, line, regexp_replace(body, $viewer_re, '\\1') AS body
+    SELECT _line, line,
+           CASE WHEN regexp_matches(body, $viewer_re) THEN substr(body, $viewer_chars + 1) ELSE body END
+               AS body
     FROM (""" + SPLIT_LINES_SQL + """)
 ),
 parsed AS (
-    SELECT _line, line, body,
-           regexp_extract(body, $access_re,
-               ['ip', 'role', 'time', 'method', 'url', 'status', 'bytes', 'referer', 'ua']) AS a,
-           regexp_extract(body, $stderr_re, ['time', 'message']) AS e
+    SELECT _line, line, body, """ + ACCESS_FIELDS_SQL + """ AS a,
+           regexp_matches(body, $stderr_re) AS is_stderr_line
     FROM lines
 ),
 shaped AS (
-    SELECT _line, line, body, a, e,
-           a.status <> '' AS is_access, a.status = '' AND e.time <> '' AS is_stderr,
-           try_strptime(CASE WHEN a.status <> '' THEN a.time ELSE e.time END, $time_format) AS ts
+    SELECT _line, line, body, a,
+           a IS NOT NULL AS is_access,
+           a IS NULL AND is_stderr_line AS is_stderr,
+           CASE WHEN is_stderr_line THEN substr(body, $stderr_chars + 3) END AS stderr_message,
+           try_strptime(CASE WHEN a IS NOT NULL THEN a.time
+                             WHEN is_stderr_line THEN left(body, $stderr_chars) END, $time_format) AS ts
     FROM parsed
 )
 SELECT _line, line AS _raw,
        'postgrest:' || """ + LINE_ID_SQL + """ AS id,
        ts,
        CASE WHEN is_access THEN 'info' END AS level,
-       CASE WHEN is_access THEN body ELSE e.message END AS message,
+       CASE WHEN is_access THEN body ELSE stderr_message END AS message,
        CASE WHEN is_access THEN 'access'
-            WHEN regexp_matches(e.message, $query_re) THEN 'query'
+            WHEN regexp_matches(stderr_message, $query_re) THEN 'query'
             ELSE 'diagnostic' END AS kind,
-       CASE WHEN is_access THEN a.method END AS method,
-       CASE WHEN is_access THEN split_part(a.url, '?', 1) END AS path,
-       CASE WHEN is_access THEN nullif(regexp_extract(a.url, '(\\?.*)$', 1), '') END AS query,
-       CASE WHEN is_access THEN la_int(a.status) END AS status,
-       CASE WHEN is_access THEN nullif(a.role, '-') END AS role,
-       CASE WHEN is_access THEN a.ip END AS ip,
-       CASE WHEN is_access THEN nullif(nullif(a.ua, ''), '-') END AS user_agent,
+       a.method AS method,
+       split_part(a.url, '?', 1) AS path,
+       CASE WHEN contains(a.url, '?') THEN substr(a.url, strpos(a.url, '?')) END AS query,
+       la_int(a.status) AS status,
+       nullif(a.user, '-') AS role,
+       a.ip AS ip,
+       nullif(nullif(a.ua, ''), '-') AS user_agent,
        -- connection and schema-cache errors come as PostgREST's JSON error body
-       CASE WHEN is_stderr AND json_valid(e.message) AND starts_with(e.message, '{')
-            THEN json_extract_string(e.message, '$.code')
-            WHEN is_stderr AND NOT regexp_matches(e.message, $query_re)
-            THEN la_infer_sqlstate(e.message) END AS sqlstate,
+       CASE WHEN is_stderr AND starts_with(stderr_message, '{') AND json_valid(stderr_message)
+            THEN json_extract_string(stderr_message, '$.code')
+            WHEN is_stderr AND NOT regexp_matches(stderr_message, $query_re)
+            THEN la_infer_sqlstate(stderr_message) END AS sqlstate,
        CASE WHEN NOT (is_access OR is_stderr) THEN 'not a PostgREST access or stderr line'
             WHEN ts IS NULL THEN 'unreadable time' END AS _reject
 FROM shaped
@@ -118,8 +138,10 @@ def _params(ctx: FileContext) -> dict[str, object]:
         "path": ctx.sql_path,
         "prefix_re": TRANSPORT_PREFIX_RE,
         "viewer_re": VIEWER_PREFIX_RE,
+        "viewer_chars": VIEWER_PREFIX_CHARS,
         "access_re": ACCESS_RE,
         "stderr_re": STDERR_RE,
+        "stderr_chars": STDERR_TIME_CHARS,
         "query_re": QUERY_RE,
         "time_format": TIME_FORMAT,
     }
@@ -132,8 +154,14 @@ def _load(ctx: FileContext) -> None:
 # ------------------------------------------------------------------ sniffing helpers
 def strip_transport(line: str) -> str:
     """The container's own line, as the SQL above sees it (for sniffers only)."""
-    match = re.match(TRANSPORT_PREFIX_RE, line)
-    return match.group(2) if match else line
+    return line[re.match(TRANSPORT_PREFIX_RE, line).end():]  # type: ignore[union-attr]
+
+
+def docker_time(line: str) -> str | None:
+    """The `docker logs --timestamps` time before a line, if any (for sniffers only)."""
+    prefix = line[: re.match(TRANSPORT_PREFIX_RE, line).end()]  # type: ignore[union-attr]
+    match = re.search(r"\d{4}-\d\d-\d\dT\S+", prefix)
+    return match.group(0) if match else None
 
 
 def count_matching(sample: Sample, pattern: str, limit: int = 200) -> int:
@@ -163,10 +191,14 @@ def looks_like_postgrest_access(fields: list[str]) -> bool:
     return role != "-" or referer == ""
 
 
+def _without_viewer_prefix(line: str) -> str:
+    return line[VIEWER_PREFIX_CHARS:] if re.match(VIEWER_PREFIX_RE, line) else line
+
+
 def _sniff(sample: Sample) -> int:
     if sample.first_char in "[{":
         return 0
-    bodies = [re.sub(VIEWER_PREFIX_RE, r"\1", strip_transport(ln)) for ln in sample.lines[:200]]
+    bodies = [_without_viewer_prefix(strip_transport(ln)) for ln in sample.lines[:200]]
     if not bodies:
         return 0
     stderr_lines = sum(1 for ln in bodies if re.match(STDERR_RE, ln))

@@ -23,14 +23,19 @@ from typing import Any
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .postgrest import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE, strip_transport
+from .postgrest import (
+    LINE_ID_SQL,
+    SPLIT_LINES_SQL,
+    TRANSPORT_PREFIX_RE,
+    docker_time,
+    strip_transport,
+)
 
 LEVELS = "debug|info|notice|warning|warn|error|critical|alert|emergency"
-# Group 1 = optional `$date`, 2 = time of day, 3 = metadata before the level, 4 = level,
-# 5 = message.
-ELIXIR_LINE_RE = (
-    r"^(?:(\d{4}-\d\d-\d\d) )?(\d\d:\d\d:\d\d\.\d{3}) ((?:[a-z_]+=\S* )*)"
-    r"\[(" + LEVELS + r")\] ?(.*)$"
+# The head of an entry line: optional `$date`, time of day, metadata, `[level]`. Matched
+# without groups (cheap); its pieces are then cut with string functions.
+ELIXIR_HEAD_RE = (
+    r"^(?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d\.\d{3} (?:[a-z_]+=\S* )*\[(?:" + LEVELS + r")\] ?"
 )
 
 REALTIME_METADATA_KEYS = (
@@ -42,48 +47,68 @@ REALTIME_METADATA_KEYS = (
 # message (trailing metadata removed), meta (all `key=value` metadata) and _reject.
 ELIXIR_ENTRIES_SQL = """
 WITH lines AS (""" + SPLIT_LINES_SQL + """),
-marked AS (
-    SELECT *, regexp_extract(body, $line_re, ['date', 'time', 'meta', 'level', 'message']) AS m,
-           sum(CASE WHEN regexp_matches(body, $line_re) THEN 1 ELSE 0 END)
-               OVER (ORDER BY _line ROWS UNBOUNDED PRECEDING) AS entry
-    FROM lines
+numbered AS (
+    SELECT *, sum(CASE WHEN head <> '' THEN 1 ELSE 0 END)
+                  OVER (ORDER BY _line ROWS UNBOUNDED PRECEDING) AS entry
+    FROM (SELECT *, regexp_extract(body, $head_re) AS head FROM lines)
 ),
-entries AS (
-    SELECT entry, min(_line) AS _line,
-           string_agg(line, chr(10) ORDER BY _line) AS _raw,
-           string_agg(body, chr(10) ORDER BY _line) AS body,
-           arg_min(m, _line) AS m, arg_min(docker_time, _line) AS docker_time,
-           list(body ORDER BY _line)[2:] AS continuation
-    FROM marked
+continuations AS (
+    SELECT entry, min(_line) AS first_line,
+           string_agg(line, chr(10) ORDER BY _line) AS raw_more,
+           string_agg(body, chr(10) ORDER BY _line) AS body_more
+    FROM numbered
+    WHERE head = ''
     GROUP BY entry
 ),
-timed AS (
+entries AS (
+    SELECT n.entry, n._line, n.line, n.body, n.head, n.docker_time, c.raw_more, c.body_more
+    FROM numbered AS n LEFT JOIN continuations AS c USING (entry)
+    WHERE n.head <> ''
+    UNION ALL
+    SELECT entry, first_line, NULL, NULL, '', '', raw_more, body_more
+    FROM continuations
+    WHERE entry = 0
+),
+parts AS (
     SELECT *,
-           regexp_extract(m.message, $meta_tail_re, 1) AS meta_tail,
-           try_cast(nullif(m.time, '') AS TIME) AS tod,
-           -- a time of day more than 12 hours before the previous entry's: next day
-           CASE WHEN lag(DATE '2000-01-01' + try_cast(nullif(m.time, '') AS TIME)) OVER (ORDER BY _line)
-                     - (DATE '2000-01-01' + try_cast(nullif(m.time, '') AS TIME)) > INTERVAL 12 HOUR
-                THEN 1 ELSE 0 END AS wrapped
+           CASE WHEN substr(head, 5, 1) = '-' THEN left(head, 10) END AS line_date,
+           CASE WHEN substr(head, 5, 1) = '-' THEN substr(head, 12) ELSE head END AS from_time,
+           substr(body, length(head) + 1) AS first_message
     FROM entries
 ),
-dated AS (
+pieces AS (
     SELECT *,
-           sum(wrapped) OVER (ORDER BY _line ROWS UNBOUNDED PRECEDING) AS day_offset
-    FROM timed
+           try_cast(left(from_time, 12) AS TIME) AS tod,
+           rtrim(string_split(rtrim(from_time), '[')[-1], ']') AS level_text,
+           rtrim(substr(from_time, 14)) AS meta_and_level,
+           CASE WHEN contains(first_message, '=')
+                THEN regexp_extract(first_message, $meta_tail_re, 1) ELSE '' END AS meta_tail
+    FROM parts
+),
+wraps AS (
+    SELECT *,
+           -- a time of day more than 12 hours before the previous entry's: next day
+           CASE WHEN lag(DATE '2000-01-01' + tod) OVER (ORDER BY _line) - (DATE '2000-01-01' + tod)
+                     > INTERVAL 12 HOUR THEN 1 ELSE 0 END AS wrapped
+    FROM pieces
+),
+dated AS (
+    SELECT *, sum(wrapped) OVER (ORDER BY _line ROWS UNBOUNDED PRECEDING) AS day_offset FROM wraps
 )
-SELECT _line, _raw, body,
+SELECT _line,
+       concat_ws(chr(10), line, raw_more) AS _raw,
+       concat_ws(chr(10), body, body_more) AS body,
        CASE WHEN entry = 0 THEN NULL
-            WHEN m.date <> '' THEN CAST(CAST(m.date AS DATE) + tod AS TIMESTAMPTZ)
+            WHEN line_date IS NOT NULL THEN CAST(CAST(line_date AS DATE) + tod AS TIMESTAMPTZ)
             WHEN docker_time <> '' THEN la_ts(docker_time)
             WHEN $reference_date IS NOT NULL
                 THEN CAST(CAST($reference_date AS DATE) + CAST(day_offset AS INTEGER) + tod AS TIMESTAMPTZ)
        END AS ts,
-       nullif(m.level, '') AS level,
+       nullif(level_text, '') AS level,
        concat_ws(chr(10),
-           nullif(left(m.message, length(m.message) - length(meta_tail)), ''),
-           nullif(array_to_string(continuation, chr(10)), '')) AS message,
-       trim(m.meta || ' ' || meta_tail) AS meta,
+           nullif(left(first_message, length(first_message) - length(meta_tail)), ''),
+           body_more) AS message,
+       trim(left(meta_and_level, length(meta_and_level) - length(level_text) - 2) || ' ' || meta_tail) AS meta,
        CASE WHEN entry = 0 THEN 'text before the first log entry' END AS _reject
 FROM dated
 """
@@ -94,14 +119,14 @@ def metadata_value_sql(key: str) -> str:
     of the closed lists above, never input."""
     if not re.fullmatch(r"[a-z_]+", key):
         raise ValueError(key)
-    return "nullif(regexp_extract(meta, '(?:^| )" + key + "=(\\S+)', 1), '')"
+    return "nullif(split_part(split_part(' ' || meta, ' " + key + "=', 2), ' ', 1), '')"
 
 
 def elixir_params(ctx: FileContext, metadata_keys: tuple[str, ...]) -> dict[str, Any]:
     return {
         "path": ctx.sql_path,
         "prefix_re": TRANSPORT_PREFIX_RE,
-        "line_re": ELIXIR_LINE_RE,
+        "head_re": ELIXIR_HEAD_RE,
         "meta_tail_re": r"((?: (?:" + "|".join(metadata_keys) + r")=\S*)+)\s*$",
         "reference_date": ctx.options.reference_date,
     }
@@ -112,15 +137,13 @@ def require_date(ctx: FileContext, what: str) -> None:
     if ctx.options.reference_date is not None:
         return
     for line in ctx.sample.lines[:50]:
-        transport = re.match(TRANSPORT_PREFIX_RE, line)
-        docker_time, body = (transport.group(1), transport.group(2)) if transport else (None, line)
-        entry = re.match(ELIXIR_LINE_RE, body)
-        if entry is None:
+        head = re.match(ELIXIR_HEAD_RE, strip_transport(line))
+        if head is None:
             continue
-        if entry.group(1) or docker_time:
+        if head.group(0)[4] == "-" or docker_time(line):
             return
         raise ctx.fail(
-            f"{what} lines carry only a time of day ({entry.group(2)}), no date",
+            f"{what} lines carry only a time of day ({head.group(0)[:12]}), no date",
             hint="pass --date YYYY-MM-DD (the UTC day the log starts), or export with "
             "`docker logs --timestamps` so every line carries its date",
         )
@@ -158,7 +181,7 @@ def elixir_share(sample: Sample) -> tuple[int, int]:
     entries = supavisor = 0
     for line in sample.lines[:200]:
         body = strip_transport(line)
-        if re.match(ELIXIR_LINE_RE, body):
+        if re.match(ELIXIR_HEAD_RE, body):
             entries += 1
             supavisor += bool(SUPAVISOR_MARKERS.search(body))
     return entries, supavisor
