@@ -51,13 +51,14 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-limit")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.add_argument("--log-line-prefix")
     parser.add_argument("db")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     con = connect(args.db, memory_limit=args.memory_limit)
     timed = TimedConnection(con)
     started = time.perf_counter()
-    summary = ingest(args.files, timed)  # type: ignore[arg-type]
+    summary = ingest(args.files, timed, log_line_prefix=args.log_line_prefix)  # type: ignore[arg-type]
     total = time.perf_counter() - started
     print(f'{{"rows": {summary.rows}, "seconds": {total:.3f}}}' if args.quiet else
           f"ingest of {len(args.files)} file(s): {summary.rows:,} rows in {total:.2f} s")

@@ -467,10 +467,10 @@ def section_hosted(plan: Plan, inputs: Inputs, workdir: Path) -> Section:
     return sec
 
 
-def profile_ingest(files: Sequence[Path], workdir: Path) -> str:
+def profile_ingest(files: Sequence[Path], workdir: Path, *options: str) -> str:
     db = workdir / "profile.duckdb"
     remove_db(db)()
-    argv = [PYTHON, str(BENCH_DIR / "profile_ingest.py"), str(db), *map(str, files)]
+    argv = [PYTHON, str(BENCH_DIR / "profile_ingest.py"), *options, str(db), *map(str, files)]
     try:
         run = run_measured(argv, workdir)
     except BenchError as exc:
@@ -546,8 +546,7 @@ def section_postgres(plan: Plan, inputs: Inputs, workdir: Path, peers: dict[str,
     # so it has no SQLSTATE); each group is mapped to the SQLSTATE loganalyze gave its
     # example message, then both are compared per SQLSTATE.
     if not ours.failure and ours.runs and (pgb_out[1].exists() or pgb_out[2].exists()):
-        remove_db(db)()
-        run_measured(ours.argv, workdir)
+        # The database the last timed ingest left behind (prepare only runs before a run).
         con = duckdb.connect(str(db), read_only=True)
         ours_counts = dict(con.execute(
             "SELECT coalesce(sqlstate, '?'), count(*) FROM postgres_logs "
@@ -579,6 +578,10 @@ def section_postgres(plan: Plan, inputs: Inputs, workdir: Path, peers: dict[str,
     else:
         sec.figures.append(Figure("ERROR counts by SQLSTATE equal to pgBadger's", "not compared",
                                   "equal", None))
+    missed = [f for f in sec.figures if f.met is False]
+    if missed or ours.failure:
+        sec.text("Where loganalyze's time goes (one in-process ingest, every statement timed):")
+        sec.code(profile_ingest([log], workdir, "--log-line-prefix", PG_PREFIX))
     if lnav is not None and lnav.runs:
         words = lnav.runs[-1].stdout.split()[2:]  # after the header "log_level n"
         sec.text("lnav's own line count by level: "
@@ -643,9 +646,21 @@ def section_detection(plan: Plan, inputs: Inputs, workdir: Path) -> Section:
              "each after the report runs above warmed the file cache):")
     breakdown = run_measured([PYTHON, str(BENCH_DIR / "profile_detectors.py"), str(db)], workdir)
     sec.code(breakdown.stdout)
+    detectors_s = detectors_total(breakdown.stdout)
+    if report.runs and detectors_s is not None:
+        sec.text(f"Of the report's {report.median:.1f} s, the detectors take {detectors_s:.1f} s "
+                 f"in-process; the rest ({max(0.0, report.median - detectors_s):.1f} s) is "
+                 "interpreter start-up, the timeline queries and writing the JSON.")
     sec.command(report, workdir)
     remove_db(db)()
     return sec
+
+
+def detectors_total(profile: str) -> float | None:
+    for line in profile.splitlines():
+        if line.strip().endswith("all detectors"):
+            return float(line.split()[0])
+    return None
 
 
 def section_memory(plan: Plan, inputs: Inputs, workdir: Path) -> Section:
@@ -846,9 +861,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = args.only or list(SECTIONS)
     say(f"bench: {'quick' if plan.quick else 'full'} mode, sections {', '.join(chosen)}, "
         f"{plan.runs} run(s){' after a warm-up' if plan.warmup else ''}, work dir {workdir}")
+    say(f"sizes: edge export ≥ {fmt_mb(plan.hosted_edge_bytes)}, Postgres log ≥ "
+        f"{fmt_mb(plan.pg_log_bytes)}, detection ≥ {plan.detection_events:,} events, memory "
+        f"{fmt_mb(plan.memory_bytes)}, scaling {' / '.join(fmt_mb(b) for b in plan.scaling_bytes)}"
+        + ("" if plan.quick else "; at full size on 2 cores expect about an hour"))
     sections: list[Section] = []
+
+    def document() -> str:
+        return render(sections, plan=plan, scale=args.scale, started=started,
+                      seconds=time.monotonic() - clock, mach=mach, vers=vers, argv=shown_argv,
+                      synth_commands=inputs.commands)
+
     try:
         for name in chosen:
+            if args.out and sections:  # a long run that is stopped still leaves its figures
+                args.out.write_text(document() + "\n_(run in progress)_\n", encoding="utf-8")
             say(f"== section {name}")
             if name == "hosted":
                 sections.append(section_hosted(plan, inputs, workdir))
@@ -864,9 +891,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.keep_data:
             shutil.rmtree(data, ignore_errors=True)
     mach["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    doc = render(sections, plan=plan, scale=args.scale, started=started,
-                 seconds=time.monotonic() - clock, mach=mach, vers=vers, argv=shown_argv,
-                 synth_commands=inputs.commands)
+    doc = document()
     print(doc)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
