@@ -7,6 +7,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import loganalyze
 from loganalyze.detectors import DetectorSpec
@@ -289,3 +291,24 @@ def test_where_selects_subject_rows(incident, where: str, expected: int) -> None
         f'[[check]]\nid = "a"\ndetector = "schema_errors"\nwhere = {where}\nthreshold = "count == 0"\n'
     )
     assert check(incident, dod).results[0].events == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.integers(0, 40)),  # None: a window without rows
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(1, 5),
+)
+def test_sustained_runs_match_a_plain_reading(per_window: list[int | None], needed: int) -> None:
+    rows = [(m, "/a", 400, c, None) for m, c in enumerate(per_window) if c is not None]
+    # The longest stretch of adjacent windows with count >= 20, read window by window.
+    longest = run = 0
+    for value in per_window:
+        run = run + 1 if value is not None and value >= 20 else 0
+        longest = max(longest, run)
+    result = judge(f"count < 20 for {needed} windows", matching(rows, minutes=len(per_window)))
+    assert result.observed == longest
+    assert result.verdict is (Verdict.FAIL if longest >= needed else Verdict.PASS)
