@@ -302,15 +302,19 @@ def test_bundled_replays_are_what_their_command_makes(tmp_path, folder, scenario
     assert _bytes(tmp_path) == shipped
 
 
-@pytest.mark.parametrize("fmt", ["drain", "studio-json", "studio-csv", "api", "selfhosted"])
+@pytest.mark.parametrize("fmt", ["drain", "studio-json", "studio-csv", "api", "clickhouse",
+                                 "selfhosted"])
 def test_each_supabase_format_ingests_to_the_same_counts(tmp_path, fmt):
     result = synth("incident", tmp_path, users=20, minutes=2, formats=(fmt, "vercel"))
     con = loganalyze.connect()
     # Compact one-line API pages are not sniffed yet (their first 2 kB show row keys),
     # so the reader is named for them.
-    forced = {"fmt": "supabase-api"} if fmt == "api" else {}
-    api_pages = [str(p) for p in result.files if ".api." in p.name]
-    others = [str(p) for p in result.files if ".api." not in p.name]
+    forced = {"fmt": "supabase-api"}
+    api_pages = [str(p) for p in result.files if p.name.startswith(("logs.", "edge_logs.api",
+                                                                     "postgres_logs.api",
+                                                                     "auth_logs.api",
+                                                                     "realtime_logs.api"))]
+    others = [str(p) for p in result.files if str(p) not in api_pages]
     if api_pages:
         ingest(api_pages, con, **forced)
     ingest(others, con)

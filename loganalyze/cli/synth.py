@@ -13,7 +13,8 @@ from .common import fail, stderr
 
 _FORMATS_DOC = (
     "drain (Supabase NDJSON drain), studio-json / studio-csv (Logs Explorer downloads), "
-    "api (Management API envelopes, paged), selfhosted (kong/auth/db/realtime container "
+    "api (Management API envelopes, paged), clickhouse (ClickHouse-era rows of the newer "
+    "logs endpoint, paged), selfhosted (kong/auth/db/realtime container "
     "logs), vercel (Vercel NDJSON drain), cron (cron.job_run_details CSV)"
 )
 

@@ -23,7 +23,7 @@ from ..errors import UsageError
 from .manifest import Manifest
 from .scenarios import SCENARIOS, Scenario, get_scenario
 from .simulate import US, Params, Simulation
-from .writers.api import ApiEnvelopeWriter
+from .writers.api import ApiEnvelopeWriter, ClickHouseWriter
 from .writers.drain import DrainWriter
 from .writers.pgcron import CronCsvWriter
 from .writers.selfhosted import SelfHostedWriter
@@ -35,6 +35,7 @@ WRITERS = {
     "studio-json": StudioJsonWriter,
     "studio-csv": StudioCsvWriter,
     "api": ApiEnvelopeWriter,
+    "clickhouse": ClickHouseWriter,
     "selfhosted": SelfHostedWriter,
     "vercel": VercelDrainWriter,
     "cron": CronCsvWriter,
@@ -44,6 +45,8 @@ FORMAT_HELP = {
     "studio-json": "Logs Explorer 'Download JSON' (<source>.studio.json)",
     "studio-csv": "Logs Explorer 'Download CSV' (<source>.studio.csv)",
     "api": "Management API logs.all envelopes, pages of 1000 rows (<source>.api.NNNN.json)",
+    "clickhouse": "Management API logs envelopes of ClickHouse-era rows, all sources "
+    "(logs.clickhouse.NNNN.json)",
     "selfhosted": "self-hosted container logs: supabase-kong/auth/db/realtime.log",
     "vercel": "Vercel log drain, NDJSON (vercel.drain.ndjson)",
     "cron": "cron.job_run_details exported as CSV (cron.job_run_details.csv)",

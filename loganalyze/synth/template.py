@@ -18,10 +18,11 @@ import polars as pl
 
 @dataclass(frozen=True)
 class Str:
-    """A JSON string taken from a column (null → `null`)."""
+    """A JSON string taken from a column (null → `null`, or `null_text` as a string)."""
 
     column: str
     escape: bool = True  # False for columns known to hold no quote, backslash or control
+    null_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def _slot_expr(slot: Str | Raw) -> pl.Expr:
         return col.cast(pl.String).fill_null("null")
     text = col.cast(pl.String)
     body = json_escape(text) if slot.escape else text
-    return pl.when(text.is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + body + '"')
+    null = "null" if slot.null_text is None else json.dumps(slot.null_text)
+    return pl.when(text.is_null()).then(pl.lit(null)).otherwise(pl.lit('"') + body + '"')
 
 
 def compile_json(shape: object, *, indent: int | None = None, prefix: str = "") -> Template:
