@@ -160,12 +160,12 @@ END;
 -- count reaches `min_count` and `multiple` times the median count of the `baseline`
 -- windows before it (missing history counts as 0). Consecutive storm windows form one
 -- episode: start, end (exclusive), total, peak window and its count, and the median of the
--- windows before the episode.
+-- windows before the episode. With `merge` false every storm window is its own row.
 -- `kind` picks the events: 'conflict' = 409 / 23505 / 23P01 by table, labelled with the
 -- constraint most of them name (det_db_errors, each event once; gateway rows name none);
 -- 'status' = HTTP 4xx/5xx by source, status class and path.
 CREATE OR REPLACE TEMP MACRO det_storms(kind, since, until, width, origin, min_count,
-                                        multiple, baseline, tolerance) AS TABLE
+                                        multiple, baseline, tolerance, merge) AS TABLE
 WITH events AS (
     SELECT ts, coalesce(relation, '?') AS k1, '' AS k2, '' AS k3, constraint_name AS label
     FROM det_db_errors(since, until, tolerance)
@@ -200,7 +200,9 @@ scored AS (
 ),
 storm_windows AS (
     SELECT *,
-           w - width * row_number() OVER (PARTITION BY k1, k2, k3 ORDER BY w) AS episode
+           CASE WHEN merge
+                THEN w - width * row_number() OVER (PARTITION BY k1, k2, k3 ORDER BY w)
+                ELSE w END AS episode
     FROM scored
     WHERE n >= min_count AND n >= multiple * baseline_median
 )

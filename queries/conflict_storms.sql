@@ -11,6 +11,7 @@
 -- param min_count: integer = 10 -- fewest conflicts in a window for a storm
 -- param multiple: double = 3.0 -- a storm window has at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
+-- param episodes: boolean = true -- merge consecutive storm windows into one row (false: a row per window)
 -- param match_tolerance: interval = 1s -- how far apart two sources' rows of one event may be
 -- subject: table_name, constraint_name
 -- metrics: count, peak_count, windows, baseline_median
@@ -19,5 +20,5 @@
 SELECT window_start, k1 AS table_name, label AS constraint_name,
        count, peak_count, windows, baseline_median, window_end, peak_window
 FROM det_storms('conflict', $since, $until, $window, $origin, $min_count, $multiple,
-               $baseline_windows, $match_tolerance)
+               $baseline_windows, $match_tolerance, $episodes)
 ORDER BY window_start, table_name, constraint_name

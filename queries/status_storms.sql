@@ -7,6 +7,7 @@
 -- param min_count: integer = 10 -- fewest responses in a window for a storm
 -- param multiple: double = 3.0 -- a storm window has at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
+-- param episodes: boolean = true -- merge consecutive storm windows into one row (false: a row per window)
 -- subject: source, status_class, path
 -- metrics: count, peak_count, windows, baseline_median
 -- details: window_end, peak_window
@@ -14,5 +15,5 @@
 SELECT window_start, k1 AS source, k2 AS status_class, k3 AS path,
        count, peak_count, windows, baseline_median, window_end, peak_window
 FROM det_storms('status', $since, $until, $window, $origin, $min_count, $multiple,
-               $baseline_windows, INTERVAL 0 SECOND)
+               $baseline_windows, INTERVAL 0 SECOND, $episodes)
 ORDER BY window_start, source, status_class, path
