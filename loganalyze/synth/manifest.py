@@ -162,7 +162,7 @@ class Manifest:
                 .agg(rest=pl.col("path").str.starts_with("/rest/v1/").sum(),
                      supabase=pl.len()))
         self.per_request.append(inv.select("inv", "route", self._window("t_us"))
-                                .join(rest, on="inv", how="left")
+                                .join(rest, on="inv", how="left", maintain_order="left")
                                 .with_columns(pl.col("rest", "supabase").fill_null(0))
                                 .group_by("window", "route")
                                 .agg(requests=pl.len(), rest_sum=pl.col("rest").sum(),

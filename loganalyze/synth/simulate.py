@@ -316,7 +316,8 @@ class Simulation:
                 "kind": kinds.astype(np.int64), "user": inv["user"].to_numpy()[idx],
                 "t_us": inv["t_us"].to_numpy()[idx], "route": inv["route"].to_numpy()[idx],
             }))
-        calls = pl.concat(frames).join(self.kind_frame.select("kind", "auth"), on="kind")
+        calls = pl.concat(frames).join(self.kind_frame.select("kind", "auth"), on="kind",
+                                       maintain_order="left")
         return calls.with_columns(origin=pl.lit("server")).sort("inv", "seq")
 
     def _browser_calls(self, c0: int, c1: int) -> pl.DataFrame:
@@ -346,7 +347,9 @@ class Simulation:
                                 "user": r.astype(np.int32), "t_us": t.astype(np.int64)})
                   for k, r, t in parts]
         calls = pl.concat(frames).sort("t_us", "user", "kind")
-        return calls.join(self.kind_frame.select("kind", "auth"), on="kind").with_columns(
+        calls = calls.join(self.kind_frame.select("kind", "auth"), on="kind",
+                           maintain_order="left")
+        return calls.with_columns(
             inv=pl.lit(-1, dtype=pl.Int64), seq=pl.lit(0, dtype=pl.Int32),
             route=pl.lit(None, dtype=pl.String), origin=pl.lit("browser"),
         ).sort("t_us", "user", "kind")
@@ -419,7 +422,7 @@ class Simulation:
         group_start = np.maximum.accumulate(np.where(first, np.arange(len(inv)), 0))
         before = run - step - (run[group_start] - step[group_start])
         starts = invocations.select("inv", "overhead_ms", inv_t="t_us")
-        calls = calls.drop("t_us").join(starts, on="inv", how="left")
+        calls = calls.drop("t_us").join(starts, on="inv", how="left", maintain_order="left")
         return calls.with_columns(
             t_us=pl.col("inv_t") + (pl.col("overhead_ms") * MS).cast(pl.Int64)
             + pl.Series(before),
@@ -431,7 +434,7 @@ class Simulation:
 
     def _durations(self, invocations: pl.DataFrame, calls: pl.DataFrame) -> pl.DataFrame:
         ends = calls.group_by("inv").agg(end_us=(pl.col("t_us") + pl.col("latency_ms") * MS).max())
-        out = invocations.join(ends, on="inv", how="left")
+        out = invocations.join(ends, on="inv", how="left", maintain_order="left")
         return out.with_columns(
             duration_ms=((pl.col("end_us") - pl.col("t_us")) / MS + 4.0).round(2),
             status=pl.lit(200, dtype=pl.Int32),
@@ -462,9 +465,10 @@ class Simulation:
                                                                          - late, 0))
             delay = np.where(late & (late_rank == 1), delay, 0)
             shift = pl.DataFrame({"inv": ordered["inv"], "shift": delay})
-            invocations = ordered.join(shift, on="inv").with_columns(
+            invocations = ordered.join(shift, on="inv", maintain_order="left").with_columns(
                 t_us=pl.col("t_us") + pl.col("shift")).drop("shift")
-            calls = calls.join(shift, on="inv", how="left").with_columns(
+            calls = calls.join(shift, on="inv", how="left", maintain_order="left")
+            calls = calls.with_columns(
                 t_us=pl.col("t_us") + pl.col("shift").fill_null(0)).drop("shift")
         ends = invocations.select(
             "user", end=pl.col("t_us") + (pl.col("duration_ms") * MS).ceil().cast(pl.Int64))
@@ -541,7 +545,8 @@ class Simulation:
                   .group_by("inv")
                   .agg(n_400=(pl.col("status") == 400).sum(),
                        n_409=(pl.col("status") == 409).sum()))
-        out = invocations.join(errors, on="inv", how="left").with_columns(
+        out = invocations.join(errors, on="inv", how="left", maintain_order="left")
+        out = out.with_columns(
             pl.col("n_400", "n_409").fill_null(0))
         pop = self.population
         out = out.with_columns(
@@ -571,7 +576,7 @@ class Simulation:
         egress = self.egress_ips.gather(rng.integers(0, len(self.egress_ips), n))
         kf = self.kind_frame.select("kind", "kind_name", "method", "path", "search_head",
                                     "search_tail", "search_has_user", "table_name", "write")
-        calls = calls.join(kf, on="kind", how="left")
+        calls = calls.join(kf, on="kind", how="left", maintain_order="left")
         uid = pop.user_id.gather(users)
         calls = calls.with_columns(
             id=ids.uuid4_strings(rng, n),
