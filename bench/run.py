@@ -779,9 +779,14 @@ def versions(peers: dict[str, str | None]) -> dict[str, str]:
 
 
 def git_head() -> str:
+    """The commit measured: of the checkout, or of a `git archive` snapshot that recorded
+    it in `.commit` (a snapshot keeps a long run safe from edits to the working tree)."""
     out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                          capture_output=True, text=True, check=False)
-    return out.stdout.strip() or "?"
+    if out.returncode == 0 and out.stdout.strip():
+        return out.stdout.strip()
+    recorded = REPO / ".commit"
+    return recorded.read_text().strip() if recorded.exists() else "?"
 
 
 def render(sections: Sequence[Section], *, plan: Plan, scale: float, started: dt.datetime,
