@@ -214,12 +214,34 @@ def test_route_attribution_agrees_with_manifest(replays):
         assert per_request == pytest.approx(
             (ping["rest_calls_mean"], ping["rest_calls_min"], ping["rest_calls_max"]),
             abs=1e-3)
+        track = con.execute(ATTRIBUTED + (
+            "SELECT avg(n), max(n) FROM (SELECT invocation, count(*) FILTER "
+            "(WHERE starts_with(path, '/rest/v1/')) AS n FROM calls "
+            "WHERE route = '/api/access/track' GROUP BY 1)")).fetchone()
+        expected = totals["db_calls_per_request"]["/api/access/track"]
+        assert track == pytest.approx((expected["rest_calls_mean"], expected["rest_calls_max"]),
+                                      abs=1e-3)
     assert replays["incident"][0]["totals"]["registrations_writes_by_route"][
         "/api/presence/ping"] > 0
     assert "/api/presence/ping" not in replays["p0-fixed"][0]["totals"][
         "registrations_writes_by_route"]
     track = replays["p1-fixed"][0]["totals"]["db_calls_per_request"]["/api/access/track"]
     assert track["rest_calls_max"] == 1
+
+
+def test_calls_per_participant_per_minute_agree_with_manifest(replays):
+    for name in ("incident", "p1-fixed"):
+        manifest, con = replays[name]
+        totals = manifest["totals"]
+        attendee_calls = _scalar(con, "SELECT count(*) FROM edge_logs WHERE user_id IS NOT NULL "
+                                 "AND user_id <> $1", manifest["project"]["admin_user_id"])
+        assert attendee_calls / totals["participant_minutes"] == pytest.approx(
+            totals["supabase_calls_per_participant_per_minute"], abs=1e-3)
+        heartbeats = _scalar(con, "SELECT (SELECT count(*) FROM vercel_logs WHERE type = "
+                             "'report' AND path = '/api/presence/ping') + (SELECT count(*) "
+                             "FROM edge_logs WHERE path = '/rest/v1/rpc/presence_heartbeat')")
+        assert heartbeats / totals["participant_minutes"] == pytest.approx(
+            totals["heartbeat_calls_per_participant_per_minute"], abs=1e-3)
 
 
 def test_fixes_show_in_the_figures(replays):
