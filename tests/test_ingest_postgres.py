@@ -348,3 +348,23 @@ def test_real_sample_hosted_rows_are_not_taken_for_native_logs(shared_dir, tmp_p
     rows.write_text(_sample_body(src), encoding="utf-8")
     fmt = sniff_sample(take_sample(rows, str(rows)), str(rows))
     assert not fmt.name.startswith("postgres-")
+
+
+def test_cloudsql_as_the_json_array_gcloud_prints_gives_the_same_rows(shared_dir, corpus, tmp_path):
+    import gzip
+    import json
+
+    src = shared_dir / "peer_corpora" / "pgbadger" / "cloudsql.log.gz"
+    entries = [json.loads(ln) for ln in gzip.decompress(src.read_bytes()).decode().splitlines() if ln]
+    array = tmp_path / "cloudsql.json"
+    array.write_text(json.dumps(entries, indent=2), encoding="utf-8")
+    con, summary = corpus("cloudsql.log.gz")
+    arr_con = loganalyze.connect()
+    try:
+        arr_summary = _ingest(arr_con, array)
+        assert arr_summary.files[0].format == "postgres-cloudsql"
+        assert (arr_summary.rows, arr_summary.rejected) == (summary.rows, 0)
+        query = "SELECT ts, pid, severity, message FROM postgres_logs ORDER BY ALL"
+        assert _rows(arr_con, query) == _rows(con, query)
+    finally:
+        arr_con.close()

@@ -49,7 +49,7 @@ _READ_LINES = (
 _READ_ENVELOPE_LINES = (
     "SELECT n, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
     "FROM (SELECT row_number() OVER () AS n, json AS j FROM read_json_objects($path, "
-    "format = 'newline_delimited', maximum_object_size = 1073741824)) "
+    "format = $json_format, maximum_object_size = 1073741824)) "
     "WHERE json_extract_string(j, $text_path) IS NOT NULL "
     "AND ($only_logger IS NULL OR (json_extract_string(j, '$.logger') = $only_logger "
     "AND (j->'record') IS NULL))"
@@ -125,31 +125,36 @@ conts AS (
     SELECT section, string_agg(substr(line, 2), chr(10) ORDER BY n) AS more
     FROM _la_pg_links WHERE kind = 'tab' AND section IS NOT NULL GROUP BY section
 ),
-extra AS (
-    SELECT entry, string_agg(line, chr(10) ORDER BY n) AS more_raw
-    FROM _la_pg_links WHERE n <> entry GROUP BY entry
+-- everything a multi-line entry adds to its first line, one row per entry
+multi AS (
+    SELECT l.entry,
+        string_agg(l.line, chr(10) ORDER BY l.n) FILTER (WHERE l.n <> l.entry) AS more_raw,
+        string_agg(substr(l.line, 2), chr(10) ORDER BY l.n)
+            FILTER (WHERE l.kind = 'tab' AND l.section = l.entry) AS more,
+        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'DETAIL' AND l.kind = 'sub') AS detail,
+        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'HINT' AND l.kind = 'sub') AS hint,
+        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'CONTEXT' AND l.kind = 'sub') AS context,
+        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'STATEMENT' AND l.kind = 'sub') AS statement
+    FROM _la_pg_links l LEFT JOIN conts c ON c.section = l.n AND l.kind = 'sub'
+    WHERE l.n <> l.entry
+    GROUP BY l.entry
 ),
-subs AS (
-    SELECT s.entry,
-        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'DETAIL') AS detail,
-        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'HINT') AS hint,
-        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'CONTEXT') AS context,
-        max(coalesce(s.msg || chr(10) || c.more, s.msg)) FILTER (WHERE s.sev = 'STATEMENT') AS statement
-    FROM _la_pg_links s LEFT JOIN conts c ON c.section = s.n
-    WHERE s.kind = 'sub' AND s.n <> s.entry GROUP BY s.entry
+-- first lines: every start line, plus the few lines that head an entry of their own
+-- (a line that does not fit the prefix, a section line with no entry above)
+firsts AS (
+    SELECT n, line, kind, sev, msg, p, ext_ts FROM _la_pg_lines WHERE kind = 'start'
+    UNION ALL
+    SELECT h.n, h.line, h.kind, h.sev, h.msg, h.p, h.ext_ts
+    FROM _la_pg_lines h JOIN _la_pg_links k ON k.n = h.n
+    WHERE k.entry = k.n AND k.kind <> 'foreign'
 ),
 heads AS (
     SELECT h.n, h.kind, h.sev, h.p, h.ext_ts,
-        CASE WHEN c.more IS NULL THEN h.msg ELSE h.msg || chr(10) || c.more END AS text,
-        CASE WHEN e.more_raw IS NULL THEN h.line ELSE h.line || chr(10) || e.more_raw END AS raw,
-        s.detail, s.hint, s.context, s.statement,
+        CASE WHEN m.more IS NULL THEN h.msg ELSE h.msg || chr(10) || m.more END AS text,
+        CASE WHEN m.more_raw IS NULL THEN h.line ELSE h.line || chr(10) || m.more_raw END AS raw,
+        m.detail, m.hint, m.context, m.statement,
         CASE WHEN $has_free THEN struct_extract(h.p, $g_free_text) END AS free_text
-    FROM _la_pg_lines h
-    LEFT JOIN _la_pg_links k ON k.n = h.n
-    LEFT JOIN conts c ON c.section = h.n
-    LEFT JOIN extra e ON e.entry = h.n
-    LEFT JOIN subs s ON s.entry = h.n
-    WHERE k.n IS NULL OR (k.entry = k.n AND k.kind <> 'foreign')
+    FROM firsts h LEFT JOIN multi m ON m.entry = h.n
 ),
 fields AS (
     SELECT n, kind, raw, detail, hint, context,
@@ -429,7 +434,8 @@ def _load_cnpg(ctx: FileContext) -> None:
         _stage_text_lines(
             ctx,
             _READ_ENVELOPE_LINES,
-            {"path": ctx.sql_path, "text_path": "$.msg", "ts_path": "$.ts", "only_logger": "postgres"},
+            {"path": ctx.sql_path, "text_path": "$.msg", "ts_path": "$.ts", "only_logger": "postgres",
+             "json_format": "newline_delimited"},
             choice,
         )
     skipped = ctx.execute(
@@ -447,11 +453,14 @@ def _load_cloudsql(ctx: FileContext) -> None:
     `timestamp`, the line without its time in `textPayload`."""
     _install_macros(ctx)
     lines = [str(obj.get("textPayload", "")) for obj in _sample_objects(ctx.sample)]
+    if ctx.sample.first_char == "[":
+        lines = [str(obj.get("textPayload", "")) for obj in _sample_array_objects(ctx.sample)]
     choice = _choose(ctx, lines, time_outside=True)
     _stage_text_lines(
         ctx,
         _READ_ENVELOPE_LINES,
-        {"path": ctx.sql_path, "text_path": "$.textPayload", "ts_path": "$.timestamp", "only_logger": None},
+        {"path": ctx.sql_path, "text_path": "$.textPayload", "ts_path": "$.timestamp", "only_logger": None,
+         "json_format": "array" if ctx.sample.first_char == "[" else "newline_delimited"},
         choice,
     )
 
@@ -508,10 +517,28 @@ def _sniff_cnpg(sample: Sample) -> int:
     return 0
 
 
+def _sample_array_objects(sample: Sample) -> list[dict]:
+    """The complete objects at the start of a JSON array sample."""
+    text = sample.text.lstrip("\ufeff \t\r\n")[1:]
+    decoder = json.JSONDecoder()
+    out: list[dict] = []
+    pos = 0
+    while len(out) < 2000:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
 def _sniff_cloudsql(sample: Sample) -> int:
-    if sample.first_char != "{":
+    if sample.first_char not in "{[":
         return 0
-    objs = _sample_objects(sample)[:20]
+    objs = (_sample_objects(sample) if sample.first_char == "{" else _sample_array_objects(sample))[:20]
     if objs and all("textPayload" in o and "timestamp" in o for o in objs) and any(
         "cloudsql" in str(o.get("logName", "")) or "cloudsql" in json.dumps(o.get("resource", ""))
         for o in objs
@@ -556,7 +583,7 @@ register(LogFormat(
     name="postgres-cnpg",
     description="CloudNativePG pod logs (JSON lines, `record` = csvlog fields)",
     sniff=_sniff_cnpg, load=_load_cnpg, tables=TABLES,
-    example="kubectl logs pod/cluster-1 > cnpg.log && loganalyze ingest cnpg.log",
+    example="loganalyze ingest cnpg-pod.log",
 ))
 register(LogFormat(
     name="postgres-cloudsql",
