@@ -218,10 +218,10 @@ GROUP BY k1, k2, k3, episode;
 -- An edge row spans [ts, ts + latency], an auth row [ts - duration, ts] (GoTrue logs the
 -- completion). A row is "seen by the other log" when that log has a row with the same
 -- request id (request_id, or cf_ray without its `-COLO` suffix), or a row of the same
--- caller whose span overlaps its own within `tolerance` (the partner taken for missing
--- fields is the nearest row by start).
--- The caller is the JWT subject when the gateway rows carry one (hosted), else the client
--- address (self-hosted Kong lines carry no subject; GoTrue logs remote_addr).
+-- caller whose span overlaps its own within `tolerance`. The caller is the auth row's
+-- user when it names one, else its client address (GoTrue logs remote_addr; self-hosted
+-- Kong lines carry no JWT subject); an edge row answers to both its JWT subject and its
+-- client address.
 -- `prefer` = 'edge' keeps every edge row plus the auth rows no edge row saw; 'auth' keeps
 -- every auth row plus the edge rows no auth row saw. A kept row takes its caller kind, or a
 -- missing user or error code, from the row with its request id ('unknown' caller without).
@@ -237,90 +237,89 @@ WITH edge_rows AS (
     FROM det_edge(since, until)
     WHERE path = auth_path
 ),
-keyed_by_user AS (
-    SELECT count(user_id) > 0 AS yes FROM edge_rows
-),
 edge_keyed AS (
-    SELECT e.*,
-           coalesce(CASE WHEN k.yes THEN e.user_id ELSE e.ip END, '') AS match_key
-    FROM edge_rows AS e, keyed_by_user AS k
+    SELECT id, ts, ends, 'u:' || user_id AS match_key FROM edge_rows WHERE user_id IS NOT NULL
+    UNION ALL
+    SELECT id, ts, ends, 'a:' || ip AS match_key FROM edge_rows WHERE ip IS NOT NULL
 ),
 -- reach = the latest end among the caller's rows started so far: a later-starting row
 -- may end before an earlier, longer one.
-edge AS (
+edge_spans AS (
     SELECT *, max(ends) OVER (PARTITION BY match_key ORDER BY ts
                               ROWS UNBOUNDED PRECEDING) AS reach
     FROM edge_keyed
 ),
-auth_keyed AS (
-    SELECT a.id, a.ts, a.method, a.user_id, a.remote_addr, a.status,
-           a.duration_ms AS latency_ms,
-           coalesce(a.error_code,
-                    CASE WHEN a.error ILIKE '%Already Used%'
-                              OR a.error ILIKE 'Possible abuse attempt%'
-                              OR a.error ILIKE '%refresh token reuse%'
+auth_rows AS (
+    SELECT id, ts, method, user_id, remote_addr, status, duration_ms AS latency_ms,
+           coalesce(error_code,
+                    CASE WHEN error ILIKE '%Already Used%'
+                              OR error ILIKE 'Possible abuse attempt%'
+                              OR error ILIKE '%refresh token reuse%'
                          THEN 'refresh_token_already_used' END) AS error_code,
-           a.grant_type, a.request_id, nullif(split_part(a.request_id, '-', 1), '') AS ray,
-           a.ts - to_milliseconds(coalesce(a.duration_ms, 0)::BIGINT) AS starts,
-           coalesce(CASE WHEN k.yes THEN a.user_id ELSE a.remote_addr END, '') AS match_key
-    FROM auth_logs AS a, keyed_by_user AS k
-    WHERE a.ts >= since AND a.ts < until AND a.path = auth_path AND a.status IS NOT NULL
+           grant_type, request_id, nullif(split_part(request_id, '-', 1), '') AS ray,
+           ts - to_milliseconds(coalesce(duration_ms, 0)::BIGINT) AS starts,
+           coalesce('u:' || user_id, 'a:' || remote_addr, '') AS match_key
+    FROM auth_logs
+    WHERE ts >= since AND ts < until AND path = auth_path AND status IS NOT NULL
 ),
-auth AS (
-    SELECT *, max(ts) OVER (PARTITION BY match_key ORDER BY starts
-                            ROWS UNBOUNDED PRECEDING) AS reach
-    FROM auth_keyed
+auth_spans AS (
+    SELECT id, ts, starts, match_key,
+           max(ts) OVER (PARTITION BY match_key ORDER BY starts
+                         ROWS UNBOUNDED PRECEDING) AS reach
+    FROM auth_rows
 ),
 id_pairs AS (
-    SELECT a.id AS a_id, e.id AS e_id FROM auth AS a JOIN edge AS e
+    SELECT a.id AS a_id, e.id AS e_id FROM auth_rows AS a JOIN edge_rows AS e
         ON a.request_id = e.request_id
     UNION
-    SELECT a.id, e.id FROM auth AS a JOIN edge AS e ON a.ray = e.ray
+    SELECT a.id, e.id FROM auth_rows AS a JOIN edge_rows AS e ON a.ray = e.ray
 ),
 auth_seen AS (
-    SELECT DISTINCT a_id FROM (
-        SELECT a_id FROM id_pairs
-        UNION ALL
-        SELECT a.id
-        FROM auth AS a
-        ASOF JOIN edge AS e ON a.match_key = e.match_key AND a.ts + tolerance >= e.ts
-        WHERE e.reach + tolerance >= a.starts)
+    SELECT a_id FROM id_pairs
+    UNION
+    SELECT a.id
+    FROM auth_spans AS a
+    ASOF JOIN edge_spans AS e ON a.match_key = e.match_key AND a.ts + tolerance >= e.ts
+    WHERE e.reach + tolerance >= a.starts
 ),
 edge_seen AS (
-    SELECT DISTINCT e_id FROM (
-        SELECT e_id FROM id_pairs
-        UNION ALL
-        SELECT e.id
-        FROM edge AS e
-        ASOF JOIN auth AS a ON e.match_key = a.match_key AND e.ends + tolerance >= a.starts
-        WHERE a.reach + tolerance >= e.ts)
+    SELECT e_id FROM id_pairs
+    UNION
+    SELECT e.id
+    FROM edge_spans AS e
+    ASOF JOIN auth_spans AS a ON e.match_key = a.match_key AND e.ends + tolerance >= a.starts
+    WHERE a.reach + tolerance >= e.ts
 ),
 -- Missing fields are taken only from a partner with the same request id: a partner found
 -- by time may be a concurrent call of the same client.
-partner AS (
+auth_partner AS (
     SELECT a_id, any_value(e_id) AS e_id FROM id_pairs GROUP BY a_id
 ),
+edge_partner AS (
+    SELECT e_id, any_value(a_id) AS a_id FROM id_pairs GROUP BY e_id
+),
 edge_side AS (
-    SELECT e.ts, 'edge_logs' AS source_table, e.method, coalesce(e.user_id, a.user_id) AS user_id,
+    SELECT e.ts, 'edge_logs' AS source_table, e.method,
+           coalesce(e.user_id, a.user_id) AS user_id,
            coalesce(e.user_id, a.user_id, e.session_id, e.ip) AS client_key, e.caller,
            e.status, e.latency_ms, coalesce(e.error_code, a.error_code) AS error_code,
            coalesce(e.grant_type, a.grant_type) AS grant_type,
            e.id IN (SELECT e_id FROM edge_seen) AS seen
-    FROM edge AS e
-    LEFT JOIN (SELECT e_id, any_value(a_id) AS a_id FROM partner GROUP BY e_id) AS p
-      ON p.e_id = e.id
-    LEFT JOIN auth AS a ON a.id = p.a_id
+    FROM edge_rows AS e
+    LEFT JOIN edge_partner AS p ON p.e_id = e.id
+    LEFT JOIN auth_rows AS a ON a.id = p.a_id
 ),
 auth_side AS (
-    SELECT a.ts, 'auth_logs' AS source_table, a.method, coalesce(a.user_id, e.user_id) AS user_id,
+    SELECT a.ts, 'auth_logs' AS source_table, a.method,
+           coalesce(a.user_id, e.user_id) AS user_id,
            coalesce(a.user_id, e.user_id, a.remote_addr, e.ip) AS client_key,
            coalesce(e.caller, 'unknown') AS caller, a.status, a.latency_ms,
            coalesce(a.error_code, e.error_code) AS error_code,
            coalesce(a.grant_type, e.grant_type) AS grant_type,
            a.id IN (SELECT a_id FROM auth_seen) AS seen
-    FROM auth AS a
-    LEFT JOIN partner AS p ON p.a_id = a.id
-    LEFT JOIN edge AS e ON e.id = p.e_id
+    FROM auth_rows AS a
+    LEFT JOIN auth_partner AS p ON p.a_id = a.id
+    LEFT JOIN edge_rows AS e ON e.id = p.e_id
 )
 SELECT * EXCLUDE (seen) FROM edge_side WHERE prefer = 'edge' OR NOT seen
 UNION ALL
