@@ -6,8 +6,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
+import json
 import lzma
 import os
+import re
 import shutil
 import tempfile
 import zlib
@@ -142,3 +144,20 @@ def take_sample(path: Path, display: str) -> Sample:
     if not complete and lines:
         lines = lines[:-1]
     return Sample(text=text, lines=tuple(ln for ln in lines if ln.strip()), complete=complete)
+
+
+def first_object_keys(sample: Sample) -> set[str]:
+    """Keys of the first JSON object in the sample (array element or first line)."""
+    text = sample.text.lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:].lstrip()
+    if not text.startswith("{"):
+        return set()
+    try:
+        obj, _ = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError:
+        # The first object is cut by the sample's end: take the top-level keys seen.
+        return set(re.findall(r'^\s{0,4}"([A-Za-z_][\w.]*)"\s*:', text[:65536], flags=re.M)) | set(
+            re.findall(r'[{,]\s*"([A-Za-z_][\w.]*)"\s*:', text[:2000])
+        )
+    return set(obj) if isinstance(obj, dict) else set()

@@ -19,7 +19,8 @@ import json
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .postgrest import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE, strip_transport
+from .postgrest import strip_transport
+from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
 
 # One JSON parse per line into the fields we read (all as text; numbers converted below).
 GOTRUE_FIELDS = json.dumps({

@@ -15,14 +15,12 @@ from .files import Sample
 from .postgrest import (
     ACCESS_FIELDS_SQL,
     ACCESS_RE,
-    LINE_ID_SQL,
-    SPLIT_LINES_SQL,
     TIME_FORMAT,
-    TRANSPORT_PREFIX_RE,
     access_lines,
     count_matching,
     looks_like_postgrest_access,
 )
+from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
 
 NGINX_ERROR_RE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] "
 

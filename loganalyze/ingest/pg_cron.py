@@ -19,7 +19,7 @@ import re
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .postgrest import TEXT_LINES_SQL
+from .textlines import TEXT_LINES_SQL
 from .vercel import first_object_keys, json_docs, parsed_docs_sql
 
 CRON_COLUMNS = (

@@ -23,13 +23,8 @@ from typing import Any
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .postgrest import (
-    LINE_ID_SQL,
-    SPLIT_LINES_SQL,
-    TRANSPORT_PREFIX_RE,
-    docker_time,
-    strip_transport,
-)
+from .postgrest import docker_time, strip_transport
+from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
 
 LEVELS = "debug|info|notice|warning|warn|error|critical|alert|emergency"
 # The head of an entry line: optional `$date`, time of day, metadata, `[level]`. Matched

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ..store import quote_ident
 from .core import FileContext, LogFormat, register
-from .files import Sample
+from .files import Sample, first_object_keys
 
 HOSTED_TABLES = (
     "edge_logs",
@@ -208,8 +208,11 @@ def _plan(table: str) -> TablePlan:
 _FINAL_SELECT: dict[str, str] = {
     "edge_logs": """
         coalesce(x.method, split_part(x.event_message, ' | ', 1)) AS method,
-        coalesce(x.path, nullif(regexp_extract(x.em_url, '^[a-z]+://[^/]+(/[^?#]*)', 1), '')) AS path,
-        coalesce(x.query, nullif(regexp_extract(x.em_url, '(\\?[^#]*)', 1), '')) AS query,
+        coalesce(nullif(split_part(x.path, '?', 1), ''),
+                 nullif(regexp_extract(x.em_url, '^[a-z]+://[^/]+(/[^?#]*)', 1), '')) AS path,
+        -- Vector's nginx parser (self-hosted Kong events) leaves the query inside the path.
+        coalesce(x.query, CASE WHEN strpos(x.path, '?') > 0 THEN substr(x.path, strpos(x.path, '?')) END,
+                 nullif(regexp_extract(x.em_url, '(\\?[^#]*)', 1), '')) AS query,
         coalesce(la_int(x.status), la_int(split_part(x.event_message, ' | ', 2))) AS status,
         x.latency_ms, x.user_id, x.role, x.session_id, x.client_info,
         coalesce(x.user_agent, CASE WHEN len(x.em_parts) >= 4 THEN x.em_parts[-1] END) AS user_agent,
@@ -502,23 +505,6 @@ def _load_csv(ctx: FileContext) -> None:
 
 
 # --------------------------------------------------------------------------- sniffing
-def _first_object_keys(sample: Sample) -> set[str]:
-    """Keys of the first JSON object in the sample (array element or first line)."""
-    text = sample.text.lstrip("\ufeff \t\r\n")
-    if text.startswith("["):
-        text = text[1:].lstrip()
-    if not text.startswith("{"):
-        return set()
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(text)
-    except json.JSONDecodeError:
-        # The first object is cut by the sample's end: take the top-level keys seen.
-        return set(re.findall(r'^\s{0,4}"([A-Za-z_][\w.]*)"\s*:', text[:65536], flags=re.M)) | set(
-            re.findall(r'[{,]\s*"([A-Za-z_][\w.]*)"\s*:', text[:2000])
-        )
-    return set(obj) if isinstance(obj, dict) else set()
-
-
 def _hosted_keys_score(keys: set[str]) -> int:
     if keys & _FOREIGN_KEYS:
         return 0
@@ -532,7 +518,7 @@ def _hosted_keys_score(keys: set[str]) -> int:
 def _sniff_array(sample: Sample) -> int:
     if sample.first_char != "[":
         return 0
-    return _hosted_keys_score(_first_object_keys(sample))
+    return _hosted_keys_score(first_object_keys(sample))
 
 
 def _sniff_ndjson(sample: Sample) -> int:
@@ -550,7 +536,7 @@ def _sniff_ndjson(sample: Sample) -> int:
 def _sniff_envelope(sample: Sample) -> int:
     if sample.first_char != "{":
         return 0
-    keys = _first_object_keys(sample)
+    keys = first_object_keys(sample)
     if "result" in keys and not keys & (_ROW_KEYS | {"id", "timestamp"}):
         return 90
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .postgrest import LINE_ID_SQL
 from .realtime import (
     ELIXIR_ENTRIES_SQL,
     elixir_params,
@@ -21,6 +20,7 @@ from .realtime import (
     metadata_value_sql,
     require_date,
 )
+from .textlines import LINE_ID_SQL
 
 SUPAVISOR_METADATA_KEYS = (
     "request_id", "project", "user", "region", "instance_id", "mode", "type", "app_name",

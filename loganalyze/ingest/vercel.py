@@ -28,9 +28,8 @@ import json
 from typing import Any
 
 from .core import FileContext, LogFormat, register
-from .files import Sample
-from .postgrest import TEXT_LINES_SQL
-from .supabase_hosted import _first_object_keys as first_object_keys
+from .files import Sample, first_object_keys
+from .textlines import TEXT_LINES_SQL
 
 MAX_OBJECT_BYTES = 1 << 28
 
