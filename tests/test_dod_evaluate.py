@@ -312,3 +312,22 @@ def test_sustained_runs_match_a_plain_reading(per_window: list[int | None], need
     result = judge(f"count < 20 for {needed} windows", matching(rows, minutes=len(per_window)))
     assert result.observed == longest
     assert result.verdict is (Verdict.FAIL if longest >= needed else Verdict.PASS)
+
+
+def test_checks_that_spell_the_same_run_share_it(incident, monkeypatch) -> None:
+    import loganalyze.detectors as detectors
+
+    calls = []
+    real = detectors.detect
+    monkeypatch.setattr(detectors, "detect", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    default = detectors.get_detector("schema_errors").param("match_tolerance").default
+    dod = parse_dod(
+        '[[check]]\nid = "a"\ndetector = "schema_errors"\nthreshold = "count > 0"\n'
+        '[[check]]\nid = "b"\ndetector = "schema_errors"\nwindow = "60s"\n'
+        f'params = {{ match_tolerance = "{default.total_seconds():g}s" }}\n'
+        'threshold = "count > 0"\n'
+        '[[check]]\nid = "c"\ndetector = "schema_errors"\nwindow = "5m"\nthreshold = "count > 0"\n'
+    )
+    report = check(incident, dod)
+    assert [r.verdict for r in report.results] == [Verdict.PASS] * 3
+    assert [c["window"] for c in calls] == ["1m", "5m"]

@@ -155,13 +155,15 @@ class Run:
         return window_notice(self.time_range)
 
     def matching(self, check: Check) -> Matching:
-        from ..detectors import detect
+        from ..detectors import detect, get_detector, resolve_params
         from ..timeparse import parse_duration
 
+        # Checks that differ only in spelling a default share one detector run.
+        params = resolve_params(get_detector(check.detector), check.params)
         key = (
             check.detector,
-            check.window,
-            tuple(sorted((k, repr(v)) for k, v in check.params.items())),
+            parse_duration(check.window),
+            tuple(sorted((k, repr(v)) for k, v in params.items())),
         )
         if key not in self._frames:
             finding = detect(
