@@ -209,7 +209,7 @@ def _filter_expression(condition: Filter, dtype: pl.DataType) -> pl.Expr:
     if textual:
         values = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
     if condition.op == "eq":
-        return (column == values[0]).fill_null(False)
+        return column.eq(values[0]).fill_null(False)
     if condition.op == "in":
         return column.is_in(values).fill_null(False)
     if condition.op == "not_in":
@@ -361,7 +361,8 @@ def _sustained(threshold: Threshold, evaluation: _Evaluation, broken: Verdict) -
     breaches = pl.DataFrame({"window_start": windows, "left": left, "holds": holds}).filter(
         ~pl.col("holds")
     )
-    longest, first, worst = 0, None, None
+    longest = 0
+    message = f"held in every window; fails at {needed} consecutive broken windows"
     if not breaches.is_empty():
         width_us = evaluation.current.window // timedelta(microseconds=1)
         runs = (
@@ -369,6 +370,7 @@ def _sustained(threshold: Threshold, evaluation: _Evaluation, broken: Verdict) -
                 step=(pl.col("window_start") - pl.col("window_start").min()).dt.total_microseconds()
                 // width_us
             )
+            # Consecutive windows share step - position: one value per unbroken run.
             .with_columns(run=pl.col("step") - pl.int_range(pl.len()))
             .group_by("run")
             .agg(
@@ -381,14 +383,11 @@ def _sustained(threshold: Threshold, evaluation: _Evaluation, broken: Verdict) -
             .sort(["windows", "first"], descending=[True, False])
         )
         longest, first, worst = runs.row(0)[1:]
-    verdict = broken if longest >= needed else Verdict.PASS
-    if longest:
         message = (
-            f"broken in {longest} consecutive window(s) from {_iso(first)} (worst {format_value(worst, '')}); "
-            f"fails at {needed}"
+            f"broken in {longest} consecutive window(s) from {_iso(first)} "
+            f"(worst {format_value(worst, '')}); fails at {needed}"
         )
-    else:
-        message = f"held in every window; fails at {needed} consecutive broken windows"
+    verdict = broken if longest >= needed else Verdict.PASS
     return ThresholdResult(
         threshold,
         verdict,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from ..exit_codes import ExitCode
 from .expr import Comparison
@@ -55,7 +56,7 @@ class Check:
     thresholds: tuple[Threshold, ...]
     title: str = ""
     filters: tuple[Filter, ...] = ()
-    params: dict[str, object] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
     window: str = "1m"
     min_events: int | None = None
     """Fewer matching events than this: inconclusive (a replay that lost its logs)."""
