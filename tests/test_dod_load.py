@@ -227,3 +227,10 @@ def test_filter_operators() -> None:
         Filter("status", "in", (400,)),
     )
     expect_error(text.replace("starts_with", "matches"), "unknown condition 'matches' on path")
+
+
+def test_unknown_dod_key_points_at_its_line() -> None:
+    expect_error(
+        GOOD.replace('title = "fixes"', 'name = "fixes"'),
+        "eventlive.dod.toml:3: [dod]: unknown key 'name'",
+    )

@@ -133,8 +133,11 @@ def parse_dod(text: str, *, path: str | Path = "<dod>", specs: Sequence[Any] | N
         raise DodError(f"{path}: `dod` must be a table ([dod])")
     header_section = _Section(lines, _first_line(lines, r"^\s*\[\s*dod\s*\]") or 1, len(lines))
     header_context = _Context(path, header_section, "[dod]")
-    for key in sorted(set(header) - set(DOD_KEYS)):
-        raise header_context.key_error(key, f"unknown key {key!r}", "known: " + ", ".join(DOD_KEYS))
+    unknown = sorted(set(header) - set(DOD_KEYS))
+    if unknown:
+        raise header_context.key_error(
+            unknown[0], f"unknown key {unknown[0]!r}", "known: " + ", ".join(DOD_KEYS)
+        )
     default_window = _window(header.get("window", DEFAULT_WINDOW), header_context, "window")
     default_requires = _requires(header.get("requires", {}), header_context)
 
