@@ -112,6 +112,11 @@ def test_empty_threshold() -> None:
         parse_threshold("   ")
 
 
+def test_absurd_nesting_is_an_expression_error() -> None:
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse_threshold("(" * 5000 + "count" + ")" * 5000 + " < 1")
+
+
 def test_baseline_and_percentage_detection() -> None:
     assert needs_baseline(parse_threshold("drop(count) >= 90%"))
     assert needs_baseline(parse_threshold("count <= 0.1 * baseline.count"))

@@ -320,7 +320,10 @@ def parse_threshold(text: str) -> Comparison:
     """Parse one threshold; raises ExpressionError (with a column) when it is malformed."""
     if not text.strip():
         raise ExpressionError("empty threshold")
-    return _Parser(text).threshold()
+    try:
+        return _Parser(text).threshold()
+    except RecursionError:
+        raise ExpressionError("threshold nested too deeply") from None
 
 
 __all__ = [
