@@ -1,6 +1,6 @@
-"""The HTML report as a person sees it: rendered in real headless Chromium (Debian's
-`chromium`, installed by .ci/install-browser.sh), driven over the DevTools protocol by
-choreographer (the library kaleido draws with). Every chart must have drawn, the console
+"""The HTML report of the bundled incident replay as a person sees it: rendered in real
+headless Chromium (Debian's `chromium`, installed by .ci/install-browser.sh), driven over
+the DevTools protocol by choreographer (the library kaleido draws with). Every chart must have drawn, the console
 must stay free of errors, and no request may leave the page; a screenshot is kept in
 test-artifacts/ for a person to look at.
 
@@ -18,14 +18,15 @@ from pathlib import Path
 import pytest
 
 import loganalyze
+from loganalyze.ingest import ingest
 from loganalyze.report import build_report, render_html
 from loganalyze.report.charts import find_browser
 
+from .conftest import REPO, SAMPLE_LOGS
 from .test_report import fill_incident
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
 NOWHERE_PROXY = "127.0.0.1:9"  # the discard port; nothing listens there
@@ -117,10 +118,15 @@ def browser_path() -> str:
 
 def test_html_report_draws_every_chart_offline_without_errors(browser_path, tmp_path) -> None:
     con = loganalyze.connect()
-    fill_incident(con)
+    if (SAMPLE_LOGS / "eventlive-incident").is_dir():
+        ingest([SAMPLE_LOGS / "eventlive-incident"], con)
+        mark = "2026-03-12T19:05 fix deployed"
+    else:  # a clone without the bundled replays: the incident written in test_report
+        fill_incident(con)
+        mark = "2026-11-20T10:05 fix deployed"
     report = build_report(con, window="1m", tz="Asia/Seoul")
     page = tmp_path / "report.html"
-    page.write_text(render_html(report, marks=["2026-11-20T10:05 fix deployed"]), "utf-8")
+    page.write_text(render_html(report, marks=[mark]), "utf-8")
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "report-html.png"
 

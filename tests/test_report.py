@@ -26,6 +26,7 @@ from loganalyze.report import (
     render_rich,
 )
 from loganalyze.report.text import sparkline, window_series
+from loganalyze.report.zones import resolve_zone, zone_label
 
 START = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)  # 10:00 in Asia/Seoul
 SCHEMA_ERRORS = 37  # one every 15 s from START: windows 01:00 .. 01:09
@@ -342,6 +343,22 @@ def test_cli_writes_html_and_markdown_files(db_file, tmp_path) -> None:
     )
     assert result.exit_code == 0
     assert markdown.read_text(encoding="utf-8").startswith("# loganalyze report")
+
+
+def test_cli_terminal_view_is_plain_and_100_columns_when_piped(db_file) -> None:
+    result = CliRunner().invoke(app, ["report", "--db", str(db_file), "--tz", "UTC"])
+    assert result.exit_code == 0, result.output
+    assert not ANSI.search(result.stdout)
+    assert max(len(line) for line in result.stdout.splitlines()) == 100
+    assert "Times in  UTC" in result.stdout
+
+
+def test_default_zone_is_the_local_one_and_is_named(monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    assert resolve_zone(None) == "Europe/Berlin"
+    assert zone_label("Europe/Berlin", START) == "Europe/Berlin (UTC+01:00)"
+    monkeypatch.setenv("TZ", "Not/AZone")
+    assert resolve_zone(None) != "Not/AZone"
 
 
 def test_cli_bad_zone_exits_2_with_a_hint(db_file) -> None:

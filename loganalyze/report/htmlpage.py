@@ -11,6 +11,7 @@ from html import escape
 from .charts import Mark, detector_figure, timeline_figure
 from .model import DetectorResult, Report
 from .text import DOD_COLUMNS, dod_rows, header_facts, key_number_text, offender_rows, seen_text
+from .zones import format_instant
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
 
@@ -129,7 +130,7 @@ def render_html(report: Report, marks: Sequence[Mark] = ()) -> str:
         body.append(_dod_section(report))
     title = "loganalyze report"
     if report.start is not None:
-        title += " " + escape(header_facts(report)[0][1].split("  ")[0])
+        title += f" {format_instant(report.start, report.tz)} ({escape(report.tz)})"
     # plotly.js goes inline, once, so the file works offline; "</" is split so no
     # string inside the library can end the script element early.
     plotly_js = get_plotlyjs().replace("</", "<\\/")
