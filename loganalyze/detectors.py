@@ -40,6 +40,7 @@ WHOLE_RANGE = "all"
 # Windows are aligned on DuckDB's own default origin (a Monday, midnight UTC), so that
 # minutes, hours, days and weeks start where a person expects.
 BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
+_NOWHERE = datetime(1970, 1, 1, tzinfo=UTC)
 # The width of the single window of an unbounded range (an empty database).
 _UNBOUNDED = timedelta(days=365_000)
 MACROS_FILE = "_macros.sql"
@@ -401,7 +402,10 @@ def detect(
         time_range = resolve_range(con, since, until, last)
     width, origin = window_buckets(window, time_range)
     bound: dict[str, object] = dict(values)
-    bound.update(since=time_range.start, until=time_range.end, window=width, origin=origin)
+    # An empty database has no range: bind an empty one so every $since/$until is typed.
+    since_at = time_range.start or _NOWHERE
+    until_at = time_range.end or _NOWHERE
+    bound.update(since=since_at, until=until_at, window=width, origin=origin)
     _prepare(con)
     frame = _execute(con, spec, bound)
     return Finding(spec, frame, time_range, bound, window_notice(time_range))

@@ -54,7 +54,7 @@ direct AS (
 parts AS (
     SELECT * FROM routes
     UNION ALL
-    SELECT * FROM direct
+    SELECT * FROM direct WHERE requests > 0
 ),
 rates AS (
     SELECT p.route, p.requests::BIGINT AS requests,
@@ -83,4 +83,5 @@ SELECT '(total)', any_value(attendees), any_value(participants), sum(requests)::
        sum(coalesce(projected_db_calls_per_minute, 0)),
        sum(coalesce(projected_auth_user_calls_per_minute, 0))
 FROM projected
+HAVING count(*) > 0
 ORDER BY route = '(total)', route = '(direct)', route
