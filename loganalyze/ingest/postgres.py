@@ -39,15 +39,17 @@ from .postgres_prefix import (
 TABLES = ("postgres_logs",)
 
 
+# Plain lines leave n NULL: the parse numbers them by rowid, which (unlike a window
+# over the reader) keeps the regex work parallel.
 _READ_LINES = (
-    "SELECT row_number() OVER () AS n, line, NULL::VARCHAR AS ext_ts FROM read_csv($path, "
+    "SELECT NULL::BIGINT AS n0, line, NULL::VARCHAR AS ext_ts FROM read_csv($path, "
     "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
     "auto_detect = false, strict_mode = false)"
 )
 
 # Lines of a newline-delimited JSON envelope whose text field holds one stderr line.
 _READ_ENVELOPE_LINES = (
-    "SELECT n, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
+    "SELECT n AS n0, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
     "FROM (SELECT row_number() OVER () AS n, json AS j FROM read_json_objects($path, "
     "format = $json_format, maximum_object_size = 1073741824)) "
     "WHERE json_extract_string(j, $text_path) IS NOT NULL "
@@ -72,7 +74,7 @@ SELECT n, line, ext_ts,
          WHEN list_contains($section_tags, struct_extract(p, $g_sev)) THEN 'sub'
          ELSE 'start' END AS kind,
     struct_extract(p, $g_sev) AS sev,
-    CASE WHEN p IS NOT NULL THEN substr(line, length(p.g1) + 1) END AS msg,
+    CASE WHEN p IS NOT NULL THEN length(p.g1) END AS cut,
     CASE WHEN $has_pid THEN try_cast(struct_extract(p, $g_pid) AS BIGINT) END AS pid,
     p
 FROM (
@@ -81,7 +83,9 @@ FROM (
     FROM (
         SELECT n, line, ext_ts,
             regexp_extract(line, $re, $names) AS p0
-        FROM (__LINES__) WHERE line IS NOT NULL AND line <> ''
+        FROM (SELECT coalesce(n0, rowid - (SELECT min(rowid) FROM _la_pg_raw) + 1) AS n, line, ext_ts
+              FROM _la_pg_raw)
+        WHERE line IS NOT NULL AND line <> ''
     )
 )
 """
@@ -94,7 +98,10 @@ FROM (
 _LINK_SQL = """
 CREATE OR REPLACE TEMP TABLE _la_pg_links AS
 WITH
-others AS (SELECT n, line, kind, sev, msg, coalesce(pid, -1) AS k FROM _la_pg_lines WHERE kind <> 'start'),
+others AS (
+    SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, coalesce(pid, -1) AS k
+    FROM _la_pg_lines WHERE kind <> 'start'
+),
 starts AS (SELECT n, coalesce(pid, -1) AS k FROM _la_pg_lines WHERE kind = 'start'),
 anchors AS (SELECT n FROM _la_pg_lines WHERE kind IN ('start', 'sub', 'bad')),
 sub_links AS (
@@ -142,9 +149,9 @@ multi AS (
 -- first lines: every start line, plus the few lines that head an entry of their own
 -- (a line that does not fit the prefix, a section line with no entry above)
 firsts AS (
-    SELECT n, line, kind, sev, msg, p, ext_ts FROM _la_pg_lines WHERE kind = 'start'
+    SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, p, ext_ts FROM _la_pg_lines WHERE kind = 'start'
     UNION ALL
-    SELECT h.n, h.line, h.kind, h.sev, h.msg, h.p, h.ext_ts
+    SELECT h.n, h.line, h.kind, h.sev, substr(h.line, h.cut + 1), h.p, h.ext_ts
     FROM _la_pg_lines h JOIN _la_pg_links k ON k.n = h.n
     WHERE k.entry = k.n AND k.kind <> 'foreign'
 ),
@@ -185,9 +192,11 @@ fields AS (
                  nullif(regexp_extract(free_text, 'queryid=(-?\\d+)', 1), '')) AS query_id
     FROM heads
 ),
-hashed AS (
+hashed AS MATERIALIZED (
     SELECT f.*, md5(raw) AS h,
-        la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts
+        la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
+        CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
+             THEN la_infer_sqlstate(message) END AS inferred_sqlstate
     FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
 ),
 repeated AS (
@@ -198,11 +207,8 @@ repeated AS (
 SELECT n AS _line, raw AS _raw,
     h || '#' || coalesce(r.occurrence, 1) AS id,
     ts, severity,
-    coalesce(logged_sqlstate, CASE WHEN severity IN ('ERROR', 'FATAL', 'PANIC')
-        THEN la_infer_sqlstate(message) END) AS sqlstate,
-    CASE WHEN logged_sqlstate IS NOT NULL THEN false
-         WHEN severity IN ('ERROR', 'FATAL', 'PANIC') THEN la_infer_sqlstate(message) IS NOT NULL
-         ELSE false END AS sqlstate_inferred,
+    coalesce(logged_sqlstate, inferred_sqlstate) AS sqlstate,
+    inferred_sqlstate IS NOT NULL AS sqlstate_inferred,
     message, detail, hint, context, statement, user_name, database, application_name,
     backend_type, session_id, pid, duration_ms, command_tag, connection_from, query_id,
     CASE kind
@@ -222,10 +228,6 @@ def _install_macros(ctx: FileContext) -> None:
     ctx.execute(_macros_sql())
 
 
-def _sql(template: str, lines_sql: str = "") -> str:
-    return template.replace("__LINES__", lines_sql)
-
-
 def _stage_text_lines(
     ctx: FileContext, lines_sql: str, lines_params: dict[str, object], choice: PrefixChoice
 ) -> None:
@@ -237,10 +239,10 @@ def _stage_text_lines(
         "g_sev": params["g_sev"],
         "g_pid": params["g_pid"],
     }
+    ctx.execute("CREATE OR REPLACE TEMP TABLE _la_pg_raw AS " + lines_sql, lines_params)
     ctx.execute(
-        _sql(_PARSE_SQL, lines_sql),
+        _PARSE_SQL,
         {
-            **lines_params,
             **common,
             "re": compiled.regex,
             "names": params["names"],
@@ -268,6 +270,7 @@ def _stage_text_lines(
         # before the first log entry; they are not log entries and have nothing to join.
         ctx.note(f"skipped {preamble[0]} line(s) before the first log entry that are not "
                  f"PostgreSQL log lines, e.g. {preamble[1][:80]!r}")
+    ctx.execute("DROP TABLE IF EXISTS _la_pg_raw")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_lines")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_links")
 
