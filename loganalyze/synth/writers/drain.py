@@ -17,9 +17,9 @@ class DrainWriter:
 
     def write(self, chunk: Chunk) -> None:
         for rows in hosted_sources(chunk, self.project):
-            lines = render_rows(rows, compact)
-            text = joined(lines)
-            self.files.append(f"{rows.source}.{self.suffix}", text + "\n" if text else "")
+            text = joined(render_rows(rows, compact))
+            if text:  # a source with no rows gets no file, as a drain would deliver none
+                self.files.append(f"{rows.source}.{self.suffix}", text + "\n")
 
     def close(self) -> list[Path]:
         return self.files.close()

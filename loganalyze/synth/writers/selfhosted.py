@@ -103,10 +103,12 @@ class SelfHostedWriter:
         self.project = project
 
     def write(self, chunk: Chunk) -> None:
-        self.files.append("supabase-kong.log", _lines_text(kong_lines(chunk)))
-        self.files.append("supabase-auth.log", _lines_text(gotrue_lines(chunk, self.project)))
-        self.files.append("supabase-db.log", _lines_text(postgres_lines(chunk)))
-        self.files.append("supabase-realtime.log", _lines_text(realtime_lines(chunk)))
+        for name, lines in (("supabase-kong.log", kong_lines(chunk)),
+                            ("supabase-auth.log", gotrue_lines(chunk, self.project)),
+                            ("supabase-db.log", postgres_lines(chunk)),
+                            ("supabase-realtime.log", realtime_lines(chunk))):
+            if len(lines):  # a container that logged nothing leaves no file
+                self.files.append(name, _lines_text(lines))
 
     def close(self) -> list[Path]:
         return self.files.close()

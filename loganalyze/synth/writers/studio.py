@@ -27,16 +27,15 @@ class StudioJsonWriter:
         for rows in hosted_sources(chunk, self.project):
             lines = render_rows(rows, lambda s: compile_json(s, indent=2, prefix="  "))
             name = f"{rows.source}.studio.json"
-            if not len(lines):
-                self.files.append(name, "")
+            if not len(lines):  # Studio offers no download of an empty result
                 continue
             lead = ",\n  " if name in self.started else "[\n  "
             self.started.add(name)
             self.files.append(name, lead + joined(lines, ",\n  "))
 
     def close(self) -> list[Path]:
-        for name in sorted(self.files.order):
-            self.files.append(name, "\n]" if name in self.started else "[]")
+        for name in sorted(self.started):
+            self.files.append(name, "\n]")
         return self.files.close()
 
 
@@ -70,7 +69,6 @@ class StudioCsvWriter:
             name = f"{rows.source}.studio.csv"
             first = not self.files.is_open(name)
             if not rows.frame.height:
-                self.files.append(name, "")
                 continue
             buffer = io.StringIO()
             csv_cells(rows).write_csv(buffer, include_header=first, quote_style="necessary",

@@ -92,7 +92,8 @@ class VercelDrainWriter:
     def write(self, chunk: Chunk) -> None:
         frame = vercel_frame(chunk)
         text = joined(frame.select(self.template.expr()).to_series())
-        self.files.append("vercel.drain.ndjson", text + "\n" if text else "")
+        if text:
+            self.files.append("vercel.drain.ndjson", text + "\n")
 
     def close(self) -> list[Path]:
         return self.files.close()
