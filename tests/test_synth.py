@@ -350,3 +350,11 @@ def test_each_supabase_format_ingests_to_the_same_counts(tmp_path, fmt):
                    ) == sum(totals["http_409_by_table"].values())
     assert _scalar(con, "SELECT count(*) FROM auth_logs WHERE error_code = "
                    "'refresh_token_already_used'") == totals["refresh_token_already_used"]
+
+
+def test_the_figures_do_not_depend_on_the_formats_written(tmp_path):
+    one = synth("incident", tmp_path / "a", users=15, minutes=2, formats=("cron",)).manifest
+    two = synth("incident", tmp_path / "b", users=15, minutes=2,
+                formats=("selfhosted", "studio-csv")).manifest
+    assert one["totals"] == two["totals"] and one["windows"] == two["windows"]
+    assert one["files"] != two["files"]
