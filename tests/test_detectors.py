@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-import loganalyze
 from loganalyze.cli import app
 from loganalyze.detectors import (
     EmptyRangeWarning,
