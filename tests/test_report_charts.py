@@ -66,3 +66,19 @@ def test_png_charts_are_drawn_by_the_local_chromium(report, tmp_path) -> None:
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n"), path
         assert len(data) > 20_000, path  # axes, lines and labels, not an empty canvas
+
+
+def test_the_part_of_the_last_window_past_the_data_is_shaded(report) -> None:
+    from datetime import UTC, datetime
+
+    from loganalyze.report.charts import timeline_figure, uncovered_parts
+
+    # the data ends at 01:09:55, inside the window 01:09–01:10
+    ((start, end),) = uncovered_parts(report)
+    assert start == report.end and end == datetime(2026, 11, 20, 1, 10, tzinfo=UTC)
+    figure = timeline_figure(report)
+    assert list(figure.layout.xaxis.range) == [
+        datetime(2026, 11, 20, 1, 0),
+        datetime(2026, 11, 20, 1, 10),
+    ]
+    assert [s.type for s in figure.layout.shapes] == ["rect"]

@@ -21,7 +21,7 @@ import polars as pl
 from ..errors import LogAnalyzeError, UsageError
 from ..exit_codes import ExitCode
 from .model import DetectorResult, Report
-from .timeline import PANELS
+from .timeline import PANELS, window_starts
 from .zones import parse_local_instant, to_zone, zone_label
 
 if TYPE_CHECKING:
@@ -79,9 +79,11 @@ def _local_instant(value: datetime, zone: str) -> datetime:
 
 
 def _x_range(report: Report) -> list[datetime] | None:
-    if report.start is None or report.end is None:
+    """Whole windows: a point stands for the window that starts there."""
+    span = _window_span(report)
+    if span is None:
         return None
-    return [_local_instant(report.start, report.tz), _local_instant(report.end, report.tz)]
+    return [_local_instant(span[0], report.tz), _local_instant(span[1], report.tz)]
 
 
 def timeline_figure(report: Report, marks: Sequence[Mark] = ()) -> go.Figure:
@@ -175,8 +177,60 @@ def timeline_figure(report: Report, marks: Sequence[Mark] = ()) -> go.Figure:
         showlegend=True,
         **layout,
     )
+    shade_uncovered(fig, report)
     add_marks(fig, marks, report.tz)
     return fig
+
+
+def _window_span(report: Report) -> tuple[datetime, datetime] | None:
+    """From the start of the first window to the end of the last (UTC)."""
+    if report.start is None or report.end is None:
+        return None
+    starts = window_starts(report.start, report.end, report.window)
+    return starts[0], starts[-1] + report.window
+
+
+def uncovered_parts(report: Report) -> list[tuple[datetime, datetime]]:
+    """The parts of the first and last windows outside the range (UTC): those windows
+    hold fewer seconds of data than the others, so their counts dip without anything
+    having changed."""
+    span = _window_span(report)
+    if span is None:
+        return []
+    assert report.start is not None and report.end is not None
+    parts = []
+    if span[0] < report.start:
+        parts.append((span[0], report.start))
+    if report.end < span[1]:
+        parts.append((report.end, span[1]))
+    return parts
+
+
+def shade_uncovered(fig: go.Figure, report: Report) -> None:
+    for start, end in uncovered_parts(report):
+        fig.add_shape(
+            type="rect",
+            x0=_local_instant(start, report.tz),
+            x1=_local_instant(end, report.tz),
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            fillcolor="#888",
+            opacity=0.18,
+            line={"width": 0},
+            layer="below",
+        )
+        fig.add_annotation(
+            x=_local_instant(start + (end - start) / 2, report.tz),
+            xref="x",
+            y=1.0,
+            yref="paper",
+            yanchor="bottom",
+            text="no data",
+            showarrow=False,
+            font={"size": 9, "color": "#777"},
+        )
 
 
 def add_marks(fig: go.Figure, marks: Iterable[Mark], zone: str) -> None:
@@ -257,6 +311,7 @@ def detector_figure(
         fig.update_yaxes(title_text=f"{value} per {report.window_text}")
         add_marks(fig, marks, report.tz)
     else:
+        value = telling_metric(result, top)
         labels = top.select(subject_label(result).alias("subject"))["subject"]
         y = top[value] if value in top.columns else pl.Series([1] * top.height)
         fig.add_trace(go.Bar(x=y, y=labels, orientation="h", name=value))
@@ -271,6 +326,17 @@ def detector_figure(
         showlegend=True,
     )
     return fig
+
+
+def telling_metric(result: DetectorResult, top: pl.DataFrame) -> str:
+    """The metric a bar chart of the top subjects should show: the headline one, unless
+    it is the same for every bar (every target of a route shares its request count),
+    then the first metric that tells the bars apart."""
+    candidates = [result.headline_label] + [m for m in result.metric_columns]
+    for metric in candidates:
+        if metric in top.columns and top[metric].n_unique() > 1:
+            return metric
+    return result.headline_label
 
 
 def report_figures(report: Report, marks: Sequence[Mark] = ()) -> dict[str, go.Figure]:
