@@ -193,19 +193,20 @@ fields AS (
     FROM heads
 ),
 hashed AS MATERIALIZED (
-    SELECT f.*, md5(raw) AS h,
+    SELECT f.*, hash(raw) AS hk,
         la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
         CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
              THEN la_infer_sqlstate(message) END AS inferred_sqlstate
     FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
 ),
 repeated AS (
-    -- occurrence numbers only where an entry's text repeats (a window over all rows costs)
-    SELECT n, row_number() OVER (PARTITION BY h ORDER BY n) AS occurrence
-    FROM hashed WHERE h IN (SELECT h FROM hashed GROUP BY h HAVING count(*) > 1)
+    -- occurrence numbers only where an entry's text repeats: a window over all rows
+    -- costs, and the 64-bit hash finds the candidates far cheaper than md5 text
+    SELECT n, row_number() OVER (PARTITION BY raw ORDER BY n) AS occurrence
+    FROM hashed WHERE hk IN (SELECT hk FROM hashed GROUP BY hk HAVING count(*) > 1)
 )
 SELECT n AS _line, raw AS _raw,
-    h || '#' || coalesce(r.occurrence, 1) AS id,
+    md5(raw) || '#' || coalesce(r.occurrence, 1) AS id,
     ts, severity,
     coalesce(logged_sqlstate, inferred_sqlstate) AS sqlstate,
     inferred_sqlstate IS NOT NULL AS sqlstate_inferred,

@@ -10,6 +10,7 @@ small and independent of the message length.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ FIELDS = (
 generic prefix, searched for `user=`/`db=`/`app=`/`client=` and `user@db`."""
 
 MAX_GROUPS = 40
+SAMPLE_HEADS = 2000
+"""Entry lines of the sample that prefixes are scored on."""
 EMPTY_GROUP = "()"
 """Appended to every compiled regex: the group that fields absent from the prefix read
 (always ''), so one SQL text serves every prefix."""
@@ -89,6 +92,9 @@ KNOWN_PREFIXES: tuple[str, ...] = (
 and Debian's defaults, Supabase's image, pgBadger's recommended ones, Amazon RDS, Google
 Cloud SQL. Cloud envelopes that carry the time outside the text (Cloud SQL's
 `textPayload`) are also tried with the leading time removed."""
+
+DEFAULT_PREFIX = "%m [%p] "
+"""PostgreSQL's default log_line_prefix: what is assumed when no known prefix fits."""
 
 GENERIC_PREFIXES: tuple[str, ...] = ("%m [%p]", "%t [%p]")
 """Tried last: a time and `[pid]`, then free text up to the severity."""
@@ -227,7 +233,13 @@ def choose_prefix(
 ) -> PrefixChoice:
     """The prefix matching most of the sample's entry lines (not continuation lines);
     ties go to the prefix listed first among the most specific."""
-    heads = [ln for ln in lines if ln and not ln.startswith("\t")]
+    return _choose(tuple(lines), stated, time_outside)
+
+
+@functools.lru_cache(maxsize=8)
+def _choose(lines: tuple[str, ...], stated: str | None, time_outside: bool) -> PrefixChoice:
+    # cached: sniffing and loading the same file ask the same question
+    heads = [ln for ln in lines if ln and not ln.startswith("\t")][:SAMPLE_HEADS]
     if stated is not None:
         compiled = compile_prefix(stated)
         return PrefixChoice(compiled, _count(compiled, heads), len(heads), stated=True)
@@ -238,6 +250,10 @@ def choose_prefix(
         if best is None or key > best[0]:
             best = (key, cand)
     assert best is not None
+    if best[0][0] == 0:
+        # Nothing fits: assume PostgreSQL's own default rather than whichever candidate
+        # happened to sort first.
+        return PrefixChoice(compile_prefix(DEFAULT_PREFIX), 0, len(heads), stated=False)
     return PrefixChoice(best[1], best[0][0], len(heads), stated=False)
 
 
