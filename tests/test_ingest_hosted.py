@@ -341,3 +341,15 @@ def test_progress_is_monotonic_and_reaches_the_total(con):
     assert done == sorted(done)
     assert seen[-1][1:] == (total, total)
     assert {Path(n).name for n, _, _ in seen} == {f.name for f in files}
+
+
+def test_large_compact_api_page_is_recognized(con, tmp_path):
+    # One long line, larger than the sniffing sample: the first row's keys must not
+    # hide the envelope.
+    page = [{**EVENTS[i % len(EVENTS)], "id": f"row-{i:05d}"} for i in range(400)]
+    path = tmp_path / "logs-all-page.json"
+    path.write_text(json.dumps({"error": None, "result": page}, separators=(",", ":")))
+    assert path.stat().st_size > 256 * 1024
+    summary = ingest([path], con)
+    assert summary.files[0].format == "supabase-api"
+    assert summary.rows == 400 and summary.rejected == 0

@@ -536,6 +536,13 @@ def _sniff_ndjson(sample: Sample) -> int:
 def _sniff_envelope(sample: Sample) -> int:
     if sample.first_char != "{":
         return 0
+    text = sample.text.lstrip("\ufeff \t\r\n")
+    # The envelope's first key is "result", or "error" followed by "result"; an API row
+    # whose first selected column happens to be `error` continues with other keys.
+    if re.match(r'\{\s*"result"\s*:', text) or re.match(
+        r'\{\s*"error"\s*:\s*(null|"(?:[^"\\]|\\.)*"|\{.*?\})\s*,\s*"result"\s*:', text, flags=re.S
+    ):
+        return 90
     keys = first_object_keys(sample)
     if "result" in keys and not keys & (_ROW_KEYS | {"id", "timestamp"}):
         return 90

@@ -41,7 +41,8 @@ VERCEL_FIELDS = json.dumps({
     "host": "VARCHAR", "domain": "VARCHAR", "level": "VARCHAR", "message": "VARCHAR",
     "source": "VARCHAR", "type": "VARCHAR", "executionRegion": "VARCHAR",
     "proxy": {
-        "method": "VARCHAR", "host": "VARCHAR", "path": "VARCHAR", "statusCode": "VARCHAR",
+        "timestamp": "VARCHAR", "method": "VARCHAR", "host": "VARCHAR", "path": "VARCHAR",
+        "statusCode": "VARCHAR",
         "userAgent": "VARCHAR", "region": "VARCHAR",
     },
 })
@@ -72,7 +73,11 @@ def parsed_docs_sql(fields: str, alias: str) -> str:
 _SELECT_SQL = parsed_docs_sql(VERCEL_FIELDS, "v") + """,
 shaped AS (
     SELECT _line, doc, v,
-           la_ts(coalesce(la_nullif_text(v.timestamp), la_nullif_text(v.timestampInMs),
+           -- A Lambda REPORT line is printed when the invocation ends; the request row
+           -- is placed at the request's arrival (proxy.timestamp), so [ts, ts + duration]
+           -- spans the invocation.
+           la_ts(coalesce(CASE WHEN v.type = 'report' THEN la_nullif_text(v.proxy.timestamp) END,
+                          la_nullif_text(v.timestamp), la_nullif_text(v.timestampInMs),
                           la_nullif_text(v.TimeUTC))) AS ts,
            coalesce(la_nullif_text(v.proxy.statusCode), la_nullif_text(v.statusCode),
                     nullif(la_nullif_text(v.responseStatusCode), '0')) AS status_text,
