@@ -251,6 +251,7 @@ def _stage_text_lines(
             "section_tags": list(SECTION_TAGS),
         },
     )
+    ctx.execute("DROP TABLE _la_pg_raw")
     ctx.execute(_LINK_SQL)
     entry_params = {k: v for k, v in params.items() if k.startswith("g_") and k != "g_sev"}
     ctx.stage(
@@ -271,7 +272,6 @@ def _stage_text_lines(
         # before the first log entry; they are not log entries and have nothing to join.
         ctx.note(f"skipped {preamble[0]} line(s) before the first log entry that are not "
                  f"PostgreSQL log lines, e.g. {preamble[1][:80]!r}")
-    ctx.execute("DROP TABLE IF EXISTS _la_pg_raw")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_lines")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_links")
 
