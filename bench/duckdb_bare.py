@@ -28,6 +28,7 @@ def main(argv: list[str]) -> int:
         files = rest[1:]
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
+    con.execute("SET enable_progress_bar = false")  # stdout carries the row count only
     rows = 0
     for name, path in zip(TABLE_NAMES, files, strict=False):
         if mode == "count":

@@ -14,6 +14,7 @@ from loganalyze.store import connect
 
 def main(argv: list[str]) -> int:
     con = connect(argv[0], read_only=True)
+    con.execute("SET enable_progress_bar = false")  # it would draw on stdout, into the table
     rows = []
     started = time.perf_counter()
     for spec in list_detectors():

@@ -56,6 +56,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("files", nargs="+")
     args = parser.parse_args(argv)
     con = connect(args.db, memory_limit=args.memory_limit)
+    con.execute("SET enable_progress_bar = false")  # it would draw on stdout, into the profile
     timed = TimedConnection(con)
     started = time.perf_counter()
     summary = ingest(args.files, timed, log_line_prefix=args.log_line_prefix)  # type: ignore[arg-type]

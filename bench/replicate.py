@@ -22,6 +22,7 @@ SUFFIXED_KEYS = ("id", "request_id", "cf_ray")
 def main(argv: list[str]) -> int:
     db, target = argv[0], int(argv[1])
     con = connect(db)
+    con.execute("SET enable_progress_bar = false")
     base = {t: n for t, n in table_counts(con).items() if n}
     total = sum(base.values())
     if total == 0:

@@ -425,12 +425,21 @@ def ingest_argv(files: Sequence[Path], db: Path, *extra: str) -> list[str]:
 
 
 def ingested_rows(tool: Tool) -> int | None:
+    """Rows in `ingest --json`'s summary. DuckDB draws its progress bar on stdout for
+    statements over 2 s even when stdout is a file, so the JSON is looked for, not assumed."""
     for run in tool.runs:
+        start = run.stdout.find("{")
         try:
-            return int(json.loads(run.stdout)["rows"])
+            doc, _ = json.JSONDecoder().raw_decode(run.stdout[start:])
+            return int(doc["rows"])
         except (ValueError, KeyError, TypeError):
             continue
     return None
+
+
+def last_number(text: str) -> int | None:
+    words = text.split()
+    return int(words[-1]) if words and words[-1].isdigit() else None
 
 
 def section_hosted(plan: Plan, inputs: Inputs, workdir: Path) -> Section:
@@ -444,7 +453,7 @@ def section_hosted(plan: Plan, inputs: Inputs, workdir: Path) -> Section:
     count = Tool("DuckDB bare count(*) read_json", [*BARE, "count", *map(str, files)])
     tools = rounds("hosted", [ingest, ctas, count], plan, workdir)
     rows = ingested_rows(ingest)
-    bare_rows = int(ctas.runs[0].stdout) if ctas.runs else None
+    bare_rows = last_number(ctas.runs[0].stdout) if ctas.runs else None
     sec.text(
         "Files: " + ", ".join(f"`{f.name}` {fmt_mb(f.stat().st_size)}" for f in files)
         + f" — {fmt_mb(nbytes)} in all; {rows or '?'} rows ingested"
