@@ -9,8 +9,9 @@
 - cloud envelopes: CloudNativePG JSON records, Google Cloud SQL's Cloud Logging JSON
   (`textPayload` = a stderr line without its time), Amazon RDS prefixes.
 
-Text is read as lines by DuckDB and parsed with one regex per line; continuation lines
-are folded with window functions; no Python runs per line. Text logs carry no ids: a
+Text is read as lines by DuckDB and parsed with one regex per line; the few lines that
+continue an entry are joined to it with ASOF joins (latest entry line of the same pid at
+or before them); no Python runs per line. Text logs carry no ids: a
 row's id is the md5 of the entry's full text plus its occurrence number among identical
 entries of the file, so re-ingesting a file (or an overlapping one) adds nothing while
 genuinely repeated entries are all kept.
@@ -47,7 +48,8 @@ _READ_LINES = (
     "auto_detect = false, strict_mode = false)"
 )
 
-# Lines of a newline-delimited JSON envelope whose text field holds one stderr line.
+# Entries of a JSON envelope (one per line, or an array) whose text field holds one
+# stderr line.
 _READ_ENVELOPE_LINES = (
     "SELECT n AS n0, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
     "FROM (SELECT row_number() OVER () AS n, json AS j FROM read_json_objects($path, "
