@@ -14,7 +14,6 @@ import loganalyze
 from loganalyze.cli import app
 from loganalyze.dod import Verdict, check, load_dod
 from loganalyze.dod.expr import needs_baseline
-from loganalyze.errors import InputError
 from loganalyze.exit_codes import ExitCode
 from tests.conftest import SAMPLE_LOGS, TEST_DATA
 
@@ -103,13 +102,7 @@ def test_fixed_against_the_incident_passes_every_check(dod, fixed, incident) -> 
     [("realtime-outage", Verdict.FAIL), ("realtime-outage-breaker", Verdict.PASS)],
 )
 def test_the_breaker_caps_fallback_polling(dod, name: str, verdict: Verdict) -> None:
-    try:
-        con = replay(name)
-    except InputError as exc:
-        if "unknown log format (first line: '[]')" not in exc.message:
-            raise
-        # An empty Studio JSON download ("[]") in the bundled replay cannot be ingested yet.
-        pytest.xfail(f"ingest rejects the replay: {exc.message}")
+    con = replay(name)
     try:
         result = next(
             r for r in check(con, dod).results if r.check.id == "P1-3.fallback-polling-cap"
