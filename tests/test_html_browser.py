@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 import loganalyze
-from loganalyze.ingest import ingest
 from loganalyze.report import build_report, render_html
 from loganalyze.report.charts import find_browser
 
 from .conftest import REPO, SAMPLE_LOGS
 from .test_report import fill_incident
+from .test_report_golden import bundled_report
 
 pytestmark = pytest.mark.browser
 
@@ -117,14 +117,14 @@ def browser_path() -> str:
 
 
 def test_html_report_draws_every_chart_offline_without_errors(browser_path, tmp_path) -> None:
-    con = loganalyze.connect()
     if (SAMPLE_LOGS / "eventlive-incident").is_dir():
-        ingest([SAMPLE_LOGS / "eventlive-incident"], con)
+        report = bundled_report("eventlive-incident")
         mark = "2026-03-12T19:05 fix deployed"
     else:  # a clone without the bundled replays: the incident written in test_report
+        con = loganalyze.connect()
         fill_incident(con)
+        report = build_report(con, window="1m", tz="Asia/Seoul")
         mark = "2026-11-20T10:05 fix deployed"
-    report = build_report(con, window="1m", tz="Asia/Seoul")
     page = tmp_path / "report.html"
     page.write_text(render_html(report, marks=[mark]), "utf-8")
     ARTIFACTS.mkdir(exist_ok=True)

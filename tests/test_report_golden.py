@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 import loganalyze
 from loganalyze.ingest import ingest
-from loganalyze.report import build_report, render_json, render_markdown
+from loganalyze.report import Report, build_report, render_json, render_markdown
 
 from .conftest import REPO, SAMPLE_LOGS, TEST_DATA
 
@@ -27,22 +28,27 @@ REPLAYS = ("eventlive-incident", "eventlive-fixed")
 ZONE = "Asia/Seoul"
 
 
-@pytest.fixture(scope="module", params=REPLAYS)
-def replay_report(request):
-    replay = request.param
-    if not (SAMPLE_LOGS / replay).is_dir():
-        pytest.skip(f"bundled replay sample_logs/{replay} not found")
+@cache
+def bundled_report(replay: str) -> Report:
+    """The report of a bundled replay, built once per test run (the browser test renders
+    the same one)."""
     # relative paths, so the file names in the report do not depend on the checkout
     previous = Path.cwd()
     os.chdir(REPO)
     try:
         con = loganalyze.connect()
         ingest([Path("sample_logs") / replay], con)
-        report = build_report(con, window="1m", tz=ZONE)
+        return build_report(con, window="1m", tz=ZONE)
     finally:
         os.chdir(previous)
-    yield replay, report
-    con.close()
+
+
+@pytest.fixture(scope="module", params=REPLAYS)
+def replay_report(request):
+    replay = request.param
+    if not (SAMPLE_LOGS / replay).is_dir():
+        pytest.skip(f"bundled replay sample_logs/{replay} not found")
+    return replay, bundled_report(replay)
 
 
 def _compare(path: Path, actual: str) -> str:
