@@ -368,3 +368,18 @@ def test_cloudsql_as_the_json_array_gcloud_prints_gives_the_same_rows(shared_dir
         assert _rows(arr_con, query) == _rows(con, query)
     finally:
         arr_con.close()
+
+
+@pytest.mark.parametrize("name", ["compose.log", "crlf.log"])
+def test_docker_compose_column_and_crlf_lines_read_like_the_plain_log(con, name):
+    """`docker compose logs db` puts `supabase-db  | ` before every line (tab
+    continuations included); a log copied through Windows ends lines with CRLF."""
+    summary = _ingest(con, DATA / name)
+    assert (summary.rows, summary.rejected) == (4, 0)
+    plain = loganalyze.connect()
+    try:
+        _ingest(plain, DATA / "interleaved.log")
+        query = "SELECT ts, pid, severity, message, detail, hint, statement FROM postgres_logs ORDER BY ALL"
+        assert _rows(con, query) == _rows(plain, query)
+    finally:
+        plain.close()

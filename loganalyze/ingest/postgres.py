@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Sequence
 from importlib import resources
 
 from .core import FileContext, LogFormat, register
@@ -36,16 +37,21 @@ from .postgres_prefix import (
     choose_prefix,
     looks_like_stderr,
 )
+from .textlines import TRANSPORT_PREFIX_RE
 
 TABLES = ("postgres_logs",)
 
 
 # Plain lines leave n NULL: the parse numbers them by rowid, which (unlike a window
 # over the reader) keeps the regex work parallel.
+# `docker logs`/`docker compose logs` transport prefixes are cut off when the sample
+# shows them ($strip_transport), so tab continuation lines keep their leading tab.
 _READ_LINES = (
-    "SELECT NULL::BIGINT AS n0, line, NULL::VARCHAR AS ext_ts FROM read_csv($path, "
+    "SELECT NULL::BIGINT AS n0, CASE WHEN $strip_transport "
+    "THEN substr(line, length(regexp_extract(line, $transport_re)) + 1) ELSE line END AS line, "
+    "NULL::VARCHAR AS ext_ts FROM (SELECT rtrim(line, chr(13)) AS line FROM read_csv($path, "
     "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
-    "auto_detect = false, strict_mode = false)"
+    "auto_detect = false, strict_mode = false, new_line = '\\r\\n'))"
 )
 
 # Entries of a JSON envelope (one per line, or an array) whose text field holds one
@@ -306,8 +312,27 @@ def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> Prefix
 
 def _load_stderr(ctx: FileContext) -> None:
     _install_macros(ctx)
-    choice = _choose(ctx, list(ctx.sample.lines), time_outside=False)
-    _stage_text_lines(ctx, _READ_LINES, {"path": ctx.sql_path}, choice)
+    lines, strip = _without_transport(ctx.sample.lines)
+    if strip:
+        ctx.note("docker logs transport prefixes (service column, --timestamps time) cut off")
+    choice = _choose(ctx, lines, time_outside=False)
+    _stage_text_lines(
+        ctx,
+        _READ_LINES,
+        {"path": ctx.sql_path, "strip_transport": strip, "transport_re": TRANSPORT_PREFIX_RE},
+        choice,
+    )
+
+
+_TRANSPORT = re.compile(TRANSPORT_PREFIX_RE)
+
+
+def _without_transport(lines: Sequence[str]) -> tuple[list[str], bool]:
+    """The sample's lines without docker transport prefixes, and whether most had one."""
+    cuts = [_TRANSPORT.match(ln).end() for ln in lines]  # type: ignore[union-attr]
+    if lines and sum(1 for c in cuts if c) * 2 >= len(lines):
+        return [ln[c:] for ln, c in zip(lines, cuts, strict=True)], True
+    return list(lines), False
 
 
 # --------------------------------------------------------------------------- structured
@@ -556,10 +581,11 @@ def _sniff_cloudsql(sample: Sample) -> int:
 def _sniff_stderr(sample: Sample) -> int:
     if sample.first_char in "[{" or not sample.lines:
         return 0
-    share = looks_like_stderr(sample.lines)
+    lines, _ = _without_transport(sample.lines)
+    share = looks_like_stderr(lines)
     if share == 0:
         return 0
-    choice = choose_prefix(sample.lines)
+    choice = choose_prefix(lines)
     if choice.fits:
         return 90
     # A severity mark on most lines but no known prefix: still Postgres; the load says
