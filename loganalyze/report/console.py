@@ -12,8 +12,6 @@ from rich.text import Text
 
 from .model import DetectorResult, Report
 from .text import (
-    DOD_COLUMNS,
-    dod_rows,
     first_sentence,
     header_facts,
     key_number_text,
@@ -107,8 +105,21 @@ def _dod_table(report: Report) -> Table | Panel:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    for column in DOD_COLUMNS:
-        table.add_column(column, overflow="fold", no_wrap=column in {"id", "verdict"})
-    for row in dod_rows(report):
-        table.add_row(*row[:1], Text(row[1], style=VERDICT_STYLES.get(row[1], "")), *row[2:])
+    # a terminal has no room for six columns: the title goes under the id, and a
+    # warn-severity check says so next to its verdict
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("check", overflow="fold", ratio=3)
+    table.add_column("observed", justify="right", no_wrap=True)
+    table.add_column("threshold", overflow="fold", ratio=2)
+    for verdict in dod.verdicts:
+        label = verdict.verdict.upper()
+        style = VERDICT_STYLES.get(label, "")
+        if verdict.severity == "warn" and label not in ("PASS", "WARN"):
+            label += " (warn)"
+        table.add_row(
+            Text(label, style=style),
+            Text(verdict.id, style="bold") + Text("\n" + verdict.title, style="dim"),
+            verdict.observed,
+            verdict.threshold,
+        )
     return table

@@ -4,6 +4,7 @@ the header facts, number and cell formatting, and per-window sparklines."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -155,8 +156,9 @@ def key_number_text(result: DetectorResult) -> str:
 def first_sentence(text: str, limit: int = 160) -> str:
     """The opening of a detector's description, for the terminal."""
     flat = " ".join(text.split())
-    end = flat.find(". ")
-    head = flat[: end + 1] if 0 < end < limit else flat
+    # a full stop before a capital ends a sentence; "e.g. a" does not
+    end = re.search(r"\.\s+(?=[A-Z(`])", flat)
+    head = flat[: end.start() + 1] if end and end.start() < limit else flat
     return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
 
 
