@@ -366,3 +366,17 @@ def test_cli_bad_zone_exits_2_with_a_hint(db_file) -> None:
     assert result.exit_code == 2
     assert "unknown time zone" in result.stderr and "Asia/Seoul" in result.stderr
     assert result.stdout == ""
+
+
+def test_building_a_report_imports_neither_rich_nor_plotly() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, loganalyze, loganalyze.report, loganalyze.report.charts; "
+        "con = loganalyze.connect(); loganalyze.report.build_report(con, tz='UTC'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'plotly', 'kaleido'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
