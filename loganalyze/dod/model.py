@@ -79,9 +79,6 @@ class Dod:
     title: str = ""
     path: Path | None = None
 
-    def check_ids(self) -> list[str]:
-        return [c.id for c in self.checks]
-
 
 @dataclass(frozen=True)
 class ThresholdResult:
