@@ -193,15 +193,16 @@ fields AS (
         nullif(struct_extract(p, $g_session_id), '') AS session_id,
         try_cast(struct_extract(p, $g_pid) AS BIGINT) AS pid,
         nullif(struct_extract(p, $g_command_tag), '') AS command_tag,
-        la_pg_connection_from(coalesce(nullif(struct_extract(p, $g_connection_from), ''),
+        coalesce(nullif(struct_extract(p, $g_connection_from), ''),
                  nullif(struct_extract(p, $g_remote_host), ''),
-                 nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:client|host)=([^, \\]]*)', 1), ''))) AS connection_from,
+                 nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:client|host)=([^, \\]]*)', 1), '')) AS client,
         coalesce(nullif(struct_extract(p, $g_query_id), ''),
                  nullif(regexp_extract(free_text, 'queryid=(-?\\d+)', 1), '')) AS query_id
     FROM heads
 ),
 hashed AS MATERIALIZED (
-    SELECT f.*, hash(raw) AS hk,
+    -- macros on plain columns: a macro repeats its argument expression at each use
+    SELECT f.*, hash(raw) AS hk, la_pg_connection_from(client) AS connection_from,
         la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
         CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
              THEN la_infer_sqlstate(message) END AS inferred_sqlstate
