@@ -43,7 +43,7 @@ TzOption = Annotated[
     str | None,
     typer.Option(
         "--tz",
-        help="Zone to show times in (IANA name, e.g. Asia/Seoul) [default: the local zone].",
+        help="Zone to show times in (IANA name, e.g. Asia/Seoul); the local zone by default.",
         show_default=False,
     ),
 ]
