@@ -84,6 +84,10 @@ def connect(
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB draws its own progress bar on stdout, which holds commands' data (JSON, CSV);
+    # ingest shows progress on stderr from query_progress() instead.
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_progress_bar_print = false")
     if memory_limit:
         con.execute("SELECT current_setting('memory_limit')")  # validates the connection
         con.execute(f"SET memory_limit = '{_setting_value(memory_limit)}'")

@@ -8,12 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import InputError, LogAnalyzeError
-from ..store import MEMORY, connect, resolve_db_path
-from .common import DbOption, LastOption, PathsArgument, SinceOption, UntilOption, fail
-
-DUCKDB_MAGIC = b"DUCK"
-"""DuckDB database files carry this at byte offset 8."""
+from ..errors import LogAnalyzeError
+from .common import DbOption, LastOption, PathsArgument, SinceOption, UntilOption, fail, open_logs
 
 
 class OutputFormat(enum.StrEnum):
@@ -81,36 +77,6 @@ def check_command(
 
         write_junit(report, junit)
     raise typer.Exit(int(report.exit_code))
-
-
-def open_logs(paths: list[Path], db: Path | None):
-    """A connection holding the logs: a single DuckDB file is opened read-only, log paths
-    are ingested (into `db`, else into memory), and without paths `db` is read."""
-    if len(paths) == 1 and _is_duckdb_file(paths[0]):
-        if db is not None:
-            raise InputError(f"{paths[0]} is a database: give it as --db, not with --db {db}")
-        return _quiet(connect(paths[0], read_only=True))
-    target = resolve_db_path(db, have_paths=bool(paths))
-    con = _quiet(connect(target, read_only=not paths and target != MEMORY))
-    if paths:
-        from ..ingest import ingest
-
-        ingest(paths, con)
-    return con
-
-
-def _quiet(con):
-    # DuckDB draws its progress bar on stdout, which holds this command's JSON/markdown.
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
-def _is_duckdb_file(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return path.is_file() and handle.read(12)[8:12] == DUCKDB_MAGIC
-    except OSError:
-        return False
 
 
 def _render(report, output: OutputFormat) -> None:

@@ -12,14 +12,14 @@ from rich.console import Console
 from ..errors import LogAnalyzeError
 from ..exit_codes import ExitCode
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
-        help="DuckDB database file [default: $LOGANALYZE_DB, else ./loganalyze.duckdb; "
-        "in memory when log paths are given].",
+        help="DuckDB database file (default: $LOGANALYZE_DB, else ./loganalyze.duckdb; "
+        "in memory when log paths are given).",
         show_default=False,
     ),
 ]
@@ -52,6 +52,37 @@ WindowOption = Annotated[
 ]
 
 
+DUCKDB_MAGIC = b"DUCK"
+"""DuckDB database files carry this at byte offset 8."""
+
+
+def open_logs(paths: list[Path], db: Path | None):  # type: ignore[no-untyped-def]
+    """A connection holding the logs: a single DuckDB file is opened read-only, log paths
+    are ingested (into `db`, else into memory), and without paths `db` is read."""
+    from ..errors import InputError
+    from ..store import MEMORY, connect, resolve_db_path
+
+    if len(paths) == 1 and _is_duckdb_file(paths[0]):
+        if db is not None:
+            raise InputError(f"{paths[0]} is a database: give it as --db, not with --db {db}")
+        return connect(paths[0], read_only=True)
+    target = resolve_db_path(db, have_paths=bool(paths))
+    con = connect(target, read_only=not paths and target != MEMORY)
+    if paths:
+        from ..ingest import ingest
+
+        ingest(paths, con)
+    return con
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return path.is_file() and handle.read(12)[8:12] == DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
 def fail(exc: LogAnalyzeError) -> typer.Exit:
     """Print an expected failure on stderr and return the Exit to raise."""
     stderr.print(f"[bold red]error:[/] {exc.message}", highlight=False, markup=True)
@@ -80,6 +111,7 @@ __all__ = [
     "UntilOption",
     "WindowOption",
     "fail",
+    "open_logs",
     "run_app",
     "stderr",
 ]

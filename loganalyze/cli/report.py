@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError, UsageError
-from .check import open_logs
+from .common import open_logs
 from .common import (
     DbOption,
     LastOption,
