@@ -5,7 +5,7 @@ first, then a chart and table per detector that found something, then the DoD ve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from html import escape
 
 from .charts import Mark, detector_figure, timeline_figure
@@ -36,7 +36,7 @@ table.facts td { border: none; }
 """
 
 
-def _table(columns: list[str], rows: list[list[str]], numeric: set[str] = frozenset()) -> str:
+def _table(columns: list[str], rows: list[list[str]], numeric: Collection[str] = ()) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     body = "".join(
         "<tr>"

@@ -3,6 +3,8 @@ the terminal view (header, one section per detector that found something, DoD ta
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from .model import DetectorResult, Report
 from .text import (
     DOD_COLUMNS,
@@ -20,7 +22,7 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
-def _table(columns: list[str], rows: list[list[str]], right: set[str] = frozenset()) -> list[str]:
+def _table(columns: list[str], rows: list[list[str]], right: Collection[str] = ()) -> list[str]:
     lines = ["| " + " | ".join(_cell(c) for c in columns) + " |"]
     lines.append("|" + "|".join("---:" if c in right else "---" for c in columns) + "|")
     lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)

@@ -172,7 +172,7 @@ class DetectorResult:
         for metric in self.metric_columns:
             if metric != events:
                 aggs.append(_merge_metric(frame, metric, events))
-        order = events if events is not None else (self.metric_columns or [None])[0]
+        order = events if events is not None else next(iter(self.metric_columns), None)
         grouped = frame.group_by(subjects).agg(aggs) if aggs else frame.select(subjects).unique()
         if order is not None:
             grouped = grouped.sort(

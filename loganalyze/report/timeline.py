@@ -23,12 +23,12 @@ from .query import query_frame
 
 TOP_SERIES = 8
 
-TIMELINE_SCHEMA = {
-    "panel": pl.String,
+TIMELINE_SCHEMA: dict[str, pl.DataType] = {
+    "panel": pl.String(),
     "window_start": pl.Datetime("us", "UTC"),
-    "series": pl.String,
-    "axis": pl.String,
-    "value": pl.Float64,
+    "series": pl.String(),
+    "axis": pl.String(),
+    "value": pl.Float64(),
 }
 
 
