@@ -60,27 +60,34 @@ CREATE OR REPLACE TEMP MACRO la_pg_ts(x, zone_minutes) AS (
 
 -- The statement text a message carries itself: `duration: N ms  statement: ...`
 -- (log_min_duration_statement), `duration: N ms  execute <name>: ...` (extended
--- protocol), and `statement: ...` (log_statement).
-CREATE OR REPLACE TEMP MACRO la_pg_message_statement(msg) AS (
-    -- The regex matches only the short head: capturing the (long, multi-line) statement
-    -- itself would make the regex engine walk all of it.
+-- protocol; parse and bind likewise), and `statement: ...` (log_statement). String
+-- functions, not a regex: these run on most rows of a busy server's log.
+CREATE OR REPLACE TEMP MACRO la_pg_statement_tail(rest) AS (
     CASE
-        WHEN starts_with(msg, 'duration: ') OR starts_with(msg, 'statement: ')
-          OR starts_with(msg, 'execute ') THEN
-            nullif(substr(msg, length(regexp_extract(msg,
-                '^(?:duration: [0-9.]+ ms +)?(?:statement|(?:execute|parse|bind) [^:]*): ?')) + 1), msg)
+        WHEN starts_with(rest, 'statement: ') THEN substr(rest, 12)
+        WHEN (starts_with(rest, 'execute ') OR starts_with(rest, 'parse ') OR starts_with(rest, 'bind '))
+             AND strpos(rest, ': ') > 0 THEN substr(rest, strpos(rest, ': ') + 2)
     END
+);
+
+CREATE OR REPLACE TEMP MACRO la_pg_message_statement(msg) AS (
+    nullif(CASE
+        WHEN starts_with(msg, 'duration: ') AND strpos(msg, ' ms ') > 0
+            THEN la_pg_statement_tail(ltrim(substr(msg, strpos(msg, ' ms ') + 4)))
+        ELSE la_pg_statement_tail(msg)
+    END, '')
 );
 
 CREATE OR REPLACE TEMP MACRO la_pg_duration_ms(msg) AS (
     CASE WHEN starts_with(msg, 'duration: ') THEN
-        try_cast(regexp_extract(msg, '^duration: ([0-9.]+) ms', 1) AS DOUBLE)
+        try_cast(split_part(substr(msg, 11), ' ', 1) AS DOUBLE)
     END
 );
 
 -- `host(port)` as %r prints it, `host:port` as csvlog does: one shape for both.
 CREATE OR REPLACE TEMP MACRO la_pg_connection_from(x) AS (
     CASE WHEN x IS NULL OR x = '' THEN NULL
-         WHEN ends_with(x, ')') THEN regexp_replace(x, '^(.*)\((\d+)\)$', '\1:\2')
+         WHEN ends_with(x, ')') AND strpos(x, '(') > 0
+             THEN left(x, strpos(x, '(') - 1) || ':' || substr(x, strpos(x, '(') + 1, length(x) - strpos(x, '(') - 1)
          ELSE x END
 );
