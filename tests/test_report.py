@@ -275,6 +275,12 @@ def test_html_is_one_self_contained_file_with_every_chart(report) -> None:
     assert '"x0":"2026-11-20T10:05:00"' in page
 
 
+def test_a_mark_outside_the_range_is_listed_as_such(report) -> None:
+    page = render_html(report, marks=["2026-11-21T09:00 next day", "2026-11-20T10:03 rollback"])
+    assert "2026-11-21 09:00:00 next day (outside the range)" in page
+    assert "2026-11-20 10:03:00 rollback</td>" in page
+
+
 def test_marks_without_a_time_are_a_usage_error(report) -> None:
     with pytest.raises(UsageError, match="--mark"):
         render_html(report, marks=["fix deployed"])

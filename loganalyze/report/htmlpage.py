@@ -102,13 +102,26 @@ def _dod_section(report: Report) -> str:
     return f'<section id="dod"><h2>{title}</h2>{table}</section>'
 
 
+def _mark_facts(report: Report, marks: Sequence[Mark]) -> list[tuple[str, str]]:
+    """Marks listed in the header, so one that falls outside the range (and so is not
+    drawn) is not silently lost."""
+    facts = []
+    for mark in marks:
+        outside = (report.start is not None and mark.at < report.start) or (
+            report.end is not None and mark.at >= report.end
+        )
+        when = format_instant(mark.at, report.tz)
+        facts.append(("Mark", f"{when} {mark.label}" + (" (outside the range)" if outside else "")))
+    return facts
+
+
 def render_html(report: Report, marks: Sequence[Mark] = ()) -> str:
     """The whole page as one string."""
     from plotly.offline import get_plotlyjs
 
     facts = "".join(
         f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
-        for label, value in header_facts(report)
+        for label, value in [*header_facts(report), *_mark_facts(report, marks)]
     )
     body = [
         "<header><h1>loganalyze report</h1>",
