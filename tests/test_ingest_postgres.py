@@ -9,6 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import loganalyze
 from loganalyze.errors import InputError
@@ -383,3 +385,65 @@ def test_docker_compose_column_and_crlf_lines_read_like_the_plain_log(con, name)
         assert _rows(con, query) == _rows(plain, query)
     finally:
         plain.close()
+
+
+# --------------------------------------------------------------------------- interleaving
+
+
+@st.composite
+def interleaved_backends(draw):
+    """Entries of several backends, each an ERROR with optional DETAIL and a STATEMENT
+    whose text may span tab-indented lines, shuffled across backends while each
+    backend's own lines keep their order (as the logging collector writes them)."""
+    n_pids = draw(st.integers(min_value=2, max_value=4))
+    queues = []
+    expected = []
+    for p in range(n_pids):
+        pid = 5000 + p
+        lines = []
+        for k in range(draw(st.integers(min_value=1, max_value=3))):
+            tag = f"{pid}-{k}"
+            detail = draw(st.booleans())
+            stmt_lines = draw(st.integers(min_value=1, max_value=3))
+            msg = [f"ERROR:  duplicate key value violates unique constraint \"t_{tag}\""]
+            if detail:
+                msg.append(f"DETAIL:  Key (id)=({tag}) already exists.")
+            stmt = [f"STATEMENT:  insert into t_{tag} values (1)"] + [
+                f"\tline {i} of {tag}" for i in range(1, stmt_lines)
+            ]
+            # each message is one write: its tab lines cannot be split from it
+            lines += [[m] for m in msg]
+            lines.append(stmt)
+            expected.append((pid, f"t_{tag}", f"Key (id)=({tag}) already exists." if detail else None,
+                             "\n".join([f"insert into t_{tag} values (1)"] + [ln[1:] for ln in stmt[1:]])))
+        queues.append((pid, lines))
+    order = draw(st.permutations([p for p, q in queues for _ in q]))
+    cursors = {p: 0 for p, _ in queues}
+    by_pid = dict(queues)
+    out = []
+    for pid in order:
+        block = by_pid[pid][cursors[pid]]
+        cursors[pid] += 1
+        out.append(f"2026-11-20 09:00:01.100 UTC [{pid}] app@db " + block[0])
+        out += block[1:]
+    return "\n".join(out) + "\n", expected
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=interleaved_backends())
+def test_any_interleaving_of_backends_keeps_each_entry_whole(tmp_path_factory, case):
+    text, expected = case
+    log = tmp_path_factory.mktemp("interleaved") / "pg.log"
+    log.write_text(text, encoding="utf-8")
+    connection = loganalyze.connect()
+    try:
+        summary = _ingest(connection, log)
+        assert summary.rejected == 0
+        got = _rows(
+            connection,
+            "SELECT pid, regexp_extract(message, '\"(t_[0-9-]+)\"', 1), detail, statement "
+            "FROM postgres_logs ORDER BY ALL",
+        )
+    finally:
+        connection.close()
+    assert got == sorted(expected)
