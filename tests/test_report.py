@@ -315,6 +315,25 @@ def test_dod_verdicts_appear_in_every_format(incident_con, tmp_path) -> None:
     assert 'class="verdict-fail">FAIL' in render_html(report)
 
 
+def test_relative_dod_thresholds_are_judged_against_a_baseline(incident_con, tmp_path) -> None:
+    dod_file = tmp_path / "drop.dod.toml"
+    dod_file.write_text(
+        DOD.replace('threshold = "count == 0"', 'threshold = "drop(count) >= 90%"'), "utf-8"
+    )
+    after_fix = loganalyze.connect()
+    after_fix.execute(
+        "INSERT INTO edge_logs (id, ts, method, path, status, latency_ms) "
+        "SELECT 'ok' || i, $start + i * INTERVAL 10 SECOND, 'GET', '/rest/v1/registrations', "
+        "200, 9.0 FROM range(60) AS t(i)",
+        {"start": START},
+    )
+    without = build_report(after_fix, tz="UTC", dod=dod_file)
+    assert without.dod.verdicts[0].verdict == "skipped"
+    judged = build_report(after_fix, tz="UTC", dod=dod_file, baseline=incident_con)
+    (verdict,) = judged.dod.verdicts
+    assert (verdict.verdict, verdict.observed) == ("pass", "100.0%")
+
+
 # --------------------------------------------------------------------------- CLI
 
 

@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError, UsageError
-from .common import open_logs
 from .common import (
     DbOption,
     LastOption,
@@ -20,6 +19,7 @@ from .common import (
     UntilOption,
     WindowOption,
     fail,
+    open_logs,
     stderr,
 )
 
@@ -75,6 +75,15 @@ def report_command(
         Path | None,
         typer.Option("--dod", help="Also judge this DoD file and show its verdicts."),
     ] = None,
+    baseline: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--baseline",
+            help="With --dod: the baseline run for relative thresholds (drop(), baseline.x), "
+            "a .duckdb database or log paths. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[
         ReportFormat,
         typer.Option(
@@ -106,8 +115,16 @@ def report_command(
         )
     try:
         con = open_logs(paths or [], db)
+        baseline_con = open_logs(baseline, None) if baseline else None
         report = reports.build_report(
-            con, since=since, until=until, last=last, window=window, tz=tz, dod=dod
+            con,
+            since=since,
+            until=until,
+            last=last,
+            window=window,
+            tz=tz,
+            dod=dod,
+            baseline=baseline_con,
         )
         if output is ReportFormat.rich:
             _print_rich(report, out)

@@ -3,7 +3,7 @@ its CheckReport into the rows every renderer shows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,12 @@ def verdict_rows(check_report: Any) -> list[DodVerdict]:
 
 
 def run_dod(
-    con, dod_file: str | Path, *, since: datetime | None, until: datetime | None, window: timedelta
+    con,
+    dod_file: str | Path,
+    baseline: Any = None,
+    *,
+    since: datetime | None,
+    until: datetime | None,
 ) -> DodSummary:
     """Check the DoD file over the report's range. Without the DoD engine the report still
     renders, saying why the verdicts are missing."""
@@ -52,7 +57,7 @@ def run_dod(
             outcome="unavailable",
             error="DoD verdicts unavailable: this installation has no loganalyze.dod.check",
         )
-    check_report = check(con, dod_file, since=since, until=until)
+    check_report = check(con, dod_file, baseline, since=since, until=until)
     return DodSummary(
         file=name,
         verdicts=verdict_rows(check_report),

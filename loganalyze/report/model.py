@@ -317,12 +317,14 @@ def build_report(
     window: str | timedelta = "1m",
     tz: str | None = None,
     dod: str | Path | None = None,
+    baseline: Any = None,
     detectors: list[str] | None = None,
 ) -> Report:
     """Run the detectors over the range and gather everything a report shows.
 
     `since`/`until`/`last`/`window` mean what they mean for `loganalyze run`; `tz` is the
-    display zone (None = the local zone); `dod` a DoD file whose verdicts are added.
+    display zone (None = the local zone); `dod` a DoD file whose verdicts are added, its
+    relative thresholds judged against `baseline` (a connection holding a baseline run).
     """
     from .. import detectors as detector_lib
     from ..timeparse import parse_duration, resolve_range
@@ -365,7 +367,7 @@ def build_report(
     if dod is not None:
         from .dodview import run_dod
 
-        report.dod = run_dod(con, dod, since=time_range.start, until=time_range.end, window=step)
+        report.dod = run_dod(con, dod, baseline, since=time_range.start, until=time_range.end)
     return report
 
 
