@@ -249,9 +249,15 @@ class _Refs(HTMLParser):
         self.external: list[str] = []
         self.scripts_with_src = 0
         self.charts: list[str] = []
+        self.ids: set[str] = set()
+        self.anchors: list[str] = []
 
     def handle_starttag(self, tag, attrs) -> None:
         values = dict(attrs)
+        if "id" in values:
+            self.ids.add(values["id"])
+        if tag == "a" and (values.get("href") or "").startswith("#"):
+            self.anchors.append(values["href"][1:])
         for key in ("src", "href", "data"):
             target = values.get(key) or ""
             if re.match(r"(https?:)?//", target):
@@ -270,6 +276,9 @@ def test_html_is_one_self_contained_file_with_every_chart(report) -> None:
     assert refs.scripts_with_src == 0
     assert page.count("Plotly.newPlot(") == 1 + len(report.found)
     assert refs.charts == ["timeline"] + [r.name for r in report.found]
+    # the findings list links every section it names
+    assert refs.anchors == [f"detector-{r.name}" for r in report.found]
+    assert set(refs.anchors) <= refs.ids
     assert "fix deployed" in page
     # the mark is drawn at 10:05 Seoul time on the shared (Seoul) time axis
     assert '"x0":"2026-11-20T10:05:00"' in page

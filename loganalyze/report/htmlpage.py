@@ -102,6 +102,18 @@ def _dod_section(report: Report) -> str:
     return f'<section id="dod"><h2>{title}</h2>{table}</section>'
 
 
+def _contents(report: Report) -> str:
+    """What was found, most severe first, each linked to its section."""
+    items = "".join(
+        f'<li><a href="#detector-{escape(r.name)}">{escape(r.title)}</a>: '
+        f"{escape(key_number_text(r))}</li>"
+        for r in report.found
+    )
+    if report.dod is not None:
+        items += f'<li><a href="#dod">Definitions of Done</a>: {escape(report.dod.outcome)}</li>'
+    return f"<nav><h2>Findings</h2><ol>{items}</ol></nav>" if items else ""
+
+
 def _mark_facts(report: Report, marks: Sequence[Mark]) -> list[tuple[str, str]]:
     """Marks listed in the header, so one that falls outside the range (and so is not
     drawn) is not silently lost."""
@@ -129,6 +141,7 @@ def render_html(report: Report, marks: Sequence[Mark] = ()) -> str:
     ]
     if report.notice:
         body.append(f'<p class="note">{escape(report.notice)}</p>')
+    body.append(_contents(report))
     body.append('<section id="timeline"><h2>Incident timeline</h2>')
     body.append(_chart(timeline_figure(report, marks), "timeline"))
     body.append("</section>")
