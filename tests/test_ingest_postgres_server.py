@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -54,31 +55,57 @@ EXPECTED_ERRORS = {"42703": 5, "23505": 3 + 5 * CONCURRENT_SESSIONS, "42501": 2}
 EXPECTED_SLOW = 3
 
 
+PREFIX_WITH_CODE = "%m [%p] %q%u@%d %e "
+PHASES = ("inferred", "logged")
+KINDS = ("stderr", "csvlog", "jsonlog")
+
+
 @pytest.fixture(scope="module")
 def server_logs():
+    """(phase, kind) -> log file. Phase `inferred`: stderr without %e; then the server
+    switches to a prefix with %e and new log files (a reload), and phase `logged` runs
+    the same workload again."""
     if pg_server.find_bindir() is None:
         pytest.skip("PostgreSQL 15+ server binaries not installed (run .ci/start-postgres.sh)")
     server = pg_server.start_server(PREFIX, SLOW_MS)
     try:
         _run(server, SETUP)
-        _run(server, OWNER_WORKLOAD)
-        _run(server, ATTENDEE_WORKLOAD, user="attendee")
-        threads = [
-            threading.Thread(target=_run, args=(server, CONCURRENT_WORKLOAD))
-            for _ in range(CONCURRENT_SESSIONS)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        _workload(server)
+        _run(server, (
+            f"ALTER SYSTEM SET log_line_prefix = '{PREFIX_WITH_CODE}';\n"
+            "ALTER SYSTEM SET log_filename = 'pg-e.log';\n"
+            "SELECT pg_reload_conf();\n"
+        ))
+        _wait_for(server.log_file("-e.json"))
+        _workload(server)
         server.stop()  # flushes the logging collector's files
         yield {
-            "stderr": server.log_file(".log"),
-            "csvlog": server.log_file(".csv"),
-            "jsonlog": server.log_file(".json"),
+            (phase, kind): server.log_file(stem + suffix)
+            for phase, stem in zip(PHASES, ("", "-e"), strict=True)
+            for kind, suffix in zip(KINDS, (".log", ".csv", ".json"), strict=True)
         }
     finally:
         pg_server.remove(server)
+
+
+def _workload(server) -> None:
+    _run(server, OWNER_WORKLOAD)
+    _run(server, ATTENDEE_WORKLOAD, user="attendee")
+    threads = [
+        threading.Thread(target=_run, args=(server, CONCURRENT_WORKLOAD))
+        for _ in range(CONCURRENT_SESSIONS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _wait_for(path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"the server did not switch to {path.name}"
+        time.sleep(0.1)
 
 
 def _run(server, sql: str, user: str = "postgres") -> subprocess.CompletedProcess[str]:
@@ -90,18 +117,20 @@ def _run(server, sql: str, user: str = "postgres") -> subprocess.CompletedProces
 @pytest.fixture(scope="module")
 def ingested(server_logs):
     out = {}
-    for kind, path in server_logs.items():
+    for key, path in server_logs.items():
         con = loganalyze.connect()
-        summary = ingest([path], con)
-        out[kind] = (con, summary)
+        out[key] = (con, ingest([path], con))
     yield out
     for con, _ in out.values():
         con.close()
 
 
-@pytest.mark.parametrize("kind", ["stderr", "csvlog", "jsonlog"])
-def test_each_file_gives_the_workload_numbers(ingested, kind):
-    con, summary = ingested[kind]
+EVERY_FILE = [(phase, kind) for phase in PHASES for kind in KINDS]
+
+
+@pytest.mark.parametrize(("phase", "kind"), EVERY_FILE)
+def test_each_file_gives_the_workload_numbers(ingested, phase, kind):
+    con, summary = ingested[phase, kind]
     assert summary.files[0].format == "postgres-" + kind
     assert summary.rejected == 0
     errors = dict(
@@ -122,16 +151,14 @@ def test_each_file_gives_the_workload_numbers(ingested, kind):
     ).fetchone() == (0,)
 
 
-@pytest.mark.parametrize("kind", ["stderr", "csvlog", "jsonlog"])
-def test_multi_line_statements_keep_their_lines(ingested, kind):
-    con, _ = ingested[kind]
+@pytest.mark.parametrize(("phase", "kind"), EVERY_FILE)
+def test_multi_line_statements_keep_their_lines(ingested, phase, kind):
+    con, _ = ingested[phase, kind]
     error_statements = [
-        r[0]
-        for r in con.execute(
-            "SELECT statement FROM postgres_logs WHERE sqlstate = '42703' ORDER BY ts"
-        ).fetchall()
+        r[0].rstrip(";")
+        for r in con.execute("SELECT statement FROM postgres_logs WHERE sqlstate = '42703'").fetchall()
     ]
-    assert MULTI_LINE_ERROR in [s.rstrip(";") for s in error_statements]
+    assert MULTI_LINE_ERROR in error_statements
     slow_statements = [
         r[0].rstrip(";")
         for r in con.execute(
@@ -141,11 +168,11 @@ def test_multi_line_statements_keep_their_lines(ingested, kind):
     assert MULTI_LINE_SLOW in slow_statements
 
 
-@pytest.mark.parametrize("kind", ["stderr", "csvlog", "jsonlog"])
-def test_continuation_lines_stay_with_their_backend(ingested, kind):
+@pytest.mark.parametrize(("phase", "kind"), EVERY_FILE)
+def test_continuation_lines_stay_with_their_backend(ingested, phase, kind):
     """The two concurrent sessions interleave; each 23505 keeps its own DETAIL and
     STATEMENT, and no other entry picks them up."""
-    con, _ = ingested[kind]
+    con, _ = ingested[phase, kind]
     rows = con.execute(
         "SELECT sqlstate, detail, statement FROM postgres_logs WHERE severity = 'ERROR'"
     ).fetchall()
@@ -165,42 +192,58 @@ def test_continuation_lines_stay_with_their_backend(ingested, kind):
     assert users == {"42703": "postgres", "23505": "postgres", "42501": "attendee"}
 
 
-def test_stderr_codes_are_inferred_and_structured_codes_are_logged(ingested):
-    stderr_con, _ = ingested["stderr"]
-    csv_con, _ = ingested["csvlog"]
-    assert stderr_con.execute(
-        "SELECT bool_and(sqlstate_inferred) FROM postgres_logs WHERE severity = 'ERROR'"
-    ).fetchone() == (True,)
-    assert csv_con.execute(
-        "SELECT bool_or(sqlstate_inferred) FROM postgres_logs"
-    ).fetchone() == (False,)
+def test_codes_are_inferred_only_where_stderr_lacks_them(ingested):
+    def inferred(phase, kind):
+        con, _ = ingested[phase, kind]
+        return con.execute(
+            "SELECT bool_and(sqlstate_inferred), bool_or(sqlstate_inferred) FROM postgres_logs "
+            "WHERE severity = 'ERROR'"
+        ).fetchone()
+
+    assert inferred("inferred", "stderr") == (True, True)
+    for phase, kind in EVERY_FILE:
+        if (phase, kind) != ("inferred", "stderr"):
+            assert inferred(phase, kind) == (False, False), (phase, kind)
+    con, summary = ingested["logged", "stderr"]
+    assert f"'{PREFIX_WITH_CODE}'" in " ".join(summary.files[0].notes)
+    # %e sits after %q: background processes (no session) print no code
+    assert con.execute(
+        "SELECT count(*) FILTER (WHERE sqlstate IS NULL AND user_name IS NOT NULL), "
+        "count(*) FILTER (WHERE sqlstate = '00000') FROM postgres_logs"
+    ).fetchone()[0] == 0
 
 
-def test_three_destinations_agree_row_for_row(ingested):
+@pytest.mark.parametrize("phase", PHASES)
+def test_three_destinations_agree_row_for_row(ingested, phase):
     def rows(kind):
-        con, _ = ingested[kind]
+        con, _ = ingested[phase, kind]
         return con.execute(
             "SELECT ts, pid, severity, message, detail, hint, statement, user_name, database, "
             "duration_ms FROM postgres_logs ORDER BY ALL"
         ).fetchall()
 
-    def codes(kind):
-        con, _ = ingested[kind]
+    def codes(kind, severities):
+        con, _ = ingested[phase, kind]
         return con.execute(
-            "SELECT ts, pid, sqlstate FROM postgres_logs WHERE severity = 'ERROR' ORDER BY ALL"
+            "SELECT ts, pid, severity, sqlstate FROM postgres_logs WHERE list_contains(?, severity) "
+            "AND user_name IS NOT NULL ORDER BY ALL",
+            [severities],
         ).fetchall()
 
     stderr, csvlog, jsonlog = rows("stderr"), rows("csvlog"), rows("jsonlog")
     assert len(stderr) > sum(EXPECTED_ERRORS.values())
     assert stderr == csvlog
     assert csvlog == jsonlog
-    assert codes("stderr") == codes("csvlog") == codes("jsonlog")
+    # without %e stderr knows the codes of errors only (inferred); with %e (after %q),
+    # of every session's row
+    severities = ["ERROR"] if phase == "inferred" else ["ERROR", "LOG", "FATAL", "WARNING"]
+    assert codes("stderr", severities) == codes("csvlog", severities) == codes("jsonlog", severities)
 
 
 def test_reingesting_the_same_file_adds_nothing(server_logs):
     con = loganalyze.connect()
-    first = ingest([server_logs["stderr"]], con)
-    second = ingest([server_logs["stderr"]], con)
+    first = ingest([server_logs["inferred", "stderr"]], con)
+    second = ingest([server_logs["inferred", "stderr"]], con)
     assert first.rows > 0
     assert second.rows == 0
     assert second.duplicates == first.rows

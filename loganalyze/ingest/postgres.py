@@ -427,7 +427,9 @@ _JSON_KEYS = tuple(_JSONLOG_PATHS)
 _JSON_STRUCT_SQL = (
     "CREATE OR REPLACE TEMP TABLE _la_pg_struct AS SELECT _line, CAST(j AS VARCHAR) AS _raw, "
     + ", ".join(
-        f"v[{i + 1}] AS {k}" for i, k in enumerate(_JSON_KEYS) if k not in ("remote_host", "remote_port")
+        (f"coalesce(v[{i + 1}], $missing_state_code)" if k == "sql_state_code" else f"v[{i + 1}]") + " AS " + k
+        for i, k in enumerate(_JSON_KEYS)
+        if k not in ("remote_host", "remote_port")
     )
     + ", CASE WHEN v[6] IS NULL THEN v[5] ELSE v[5] || ':' || v[6] END AS connection_from "
     "FROM (SELECT _line, j, json_extract_string(j, $paths) AS v FROM ("
@@ -440,7 +442,9 @@ def _load_jsonlog(ctx: FileContext) -> None:
     _install_macros(ctx)
     ctx.execute(
         _JSON_STRUCT_SQL.replace("__FILTER__", "true"),
-        {"path": ctx.sql_path, "paths": [_JSONLOG_PATHS[k] for k in _JSON_KEYS]},
+        # jsonlog leaves state_code out when it is 00000 (successful completion)
+        {"path": ctx.sql_path, "paths": [_JSONLOG_PATHS[k] for k in _JSON_KEYS],
+         "missing_state_code": "00000"},
     )
     _stage_struct(ctx)
 
@@ -452,7 +456,7 @@ def _load_cnpg(ctx: FileContext) -> None:
     _install_macros(ctx)
     ctx.execute(
         _JSON_STRUCT_SQL.replace("__FILTER__", "(j->'record') IS NOT NULL"),
-        {"path": ctx.sql_path, "paths": [_CNPG_PATHS[k] for k in _JSON_KEYS]},
+        {"path": ctx.sql_path, "paths": [_CNPG_PATHS[k] for k in _JSON_KEYS], "missing_state_code": None},
     )
     _stage_struct(ctx)
     raw_lines = [

@@ -85,6 +85,7 @@ KNOWN_PREFIXES: tuple[str, ...] = (
     "%t [%p] ",
     "%m %e [%p] %q%u@%d ",
     "%m [%p] %e %q%u@%d ",
+    "%m [%p] %q%u@%d %e ",
     "%t ",
     "%m ",
 )
