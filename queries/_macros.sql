@@ -58,15 +58,12 @@ CREATE OR REPLACE TEMP MACRO det_caller(client_info, user_agent) AS CASE
     ELSE 'other'
 END;
 
--- Edge (API gateway) requests in the range, one row per request: a hosted export and a
--- self-hosted gateway log (or two overlapping exports) of the same request share its
--- request id (`request_id`, else `cf_ray`); rows without either are kept as they are.
+-- Edge (API gateway) requests in the range. Ingest already keeps one row per log id, so
+-- overlapping exports of the same gateway log do not double; a hosted gateway and a
+-- self-hosted Kong never see the same request, so no further merging is done here (it
+-- would cost a sort of the largest table in every detector).
 CREATE OR REPLACE TEMP MACRO det_edge(since, until) AS TABLE
-    SELECT *
-    FROM edge_logs
-    WHERE ts >= since AND ts < until
-    QUALIFY row_number() OVER (
-        PARTITION BY coalesce(request_id, cf_ray, id) ORDER BY ts, id) = 1;
+    SELECT * FROM edge_logs WHERE ts >= since AND ts < until;
 
 -- Database errors in the range from every source, each event once.
 -- Postgres rows are the primary record; a PostgREST log row is the same event when
@@ -144,6 +141,17 @@ CREATE OR REPLACE TEMP MACRO det_http(since, until) AS TABLE
     FROM vercel_logs
     WHERE ts >= since AND ts < until AND status IS NOT NULL
       AND coalesce(type, '') NOT IN ('stdout', 'stderr');
+
+-- quantile_cont(q) of a distribution given as its sorted non-zero values plus a number of
+-- zeros (linear interpolation between order statistics, as quantile_cont does).
+CREATE OR REPLACE TEMP MACRO det_value_at(sorted, zeros, i) AS
+    CASE WHEN i < zeros THEN 0 ELSE sorted[i - zeros + 1] END;
+CREATE OR REPLACE TEMP MACRO det_padded_at(sorted, zeros, h) AS
+    det_value_at(sorted, zeros, floor(h)::BIGINT)::DOUBLE
+    + (h - floor(h)) * (det_value_at(sorted, zeros, ceil(h)::BIGINT)
+                        - det_value_at(sorted, zeros, floor(h)::BIGINT));
+CREATE OR REPLACE TEMP MACRO det_padded_quantile(sorted, zeros, q) AS
+    det_padded_at(sorted, zeros, (len(sorted) + zeros - 1) * q::DOUBLE);
 
 -- The status class a storm is about.
 CREATE OR REPLACE TEMP MACRO det_status_class(status) AS CASE

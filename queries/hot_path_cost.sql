@@ -47,7 +47,7 @@ presence AS (
     SELECT minutes FROM det_participant_minutes($since, $until)
 ),
 per_request AS (
-    SELECT attribution, route, invocation, any_value(user_id) AS user_id, '(all)' AS target,
+    SELECT attribution, route, invocation, any_value(user_id) AS user_id,
            count(call_ts) AS calls,
            count(call_ts) FILTER (WHERE is_db) AS db_calls,
            count(call_ts) FILTER (WHERE is_write) AS writes,
@@ -55,42 +55,65 @@ per_request AS (
     FROM rc
     GROUP BY attribution, route, invocation
 ),
-route_targets AS (
-    SELECT DISTINCT route, target FROM rc WHERE target IS NOT NULL
+route_rows AS (
+    SELECT route, '(all)' AS target,
+           count(*) AS requests,
+           count(DISTINCT user_id) AS participants,
+           sum(calls)::BIGINT AS calls,
+           avg(calls) AS calls_per_request_mean,
+           quantile_cont(calls, 0.95) AS calls_per_request_p95,
+           max(calls) AS calls_per_request_max,
+           avg(db_calls) AS db_calls_per_request_mean,
+           min(db_calls) AS db_calls_per_request_min,
+           max(db_calls) AS db_calls_per_request_max,
+           sum(writes)::BIGINT AS writes,
+           avg(writes) AS writes_per_request_mean,
+           max(writes) AS writes_per_request_max,
+           avg(auth_user_calls) AS auth_user_calls_per_request_mean,
+           count(*) / (SELECT minutes FROM presence) AS requests_per_participant_per_minute,
+           sum(calls) / (SELECT minutes FROM presence) AS calls_per_participant_per_minute,
+           any_value(attribution) AS attribution
+    FROM per_request
+    GROUP BY route
 ),
+-- A target's share is computed from the requests that called it; the route's other
+-- requests count as zeros (no row per request and target is ever expanded).
 per_request_target AS (
-    SELECT p.attribution, p.route, p.invocation, p.user_id, rt.target,
-           count(rc.call_ts) AS calls,
-           count(rc.call_ts) FILTER (WHERE rc.is_db) AS db_calls,
-           count(rc.call_ts) FILTER (WHERE rc.is_write) AS writes,
-           count(rc.call_ts) FILTER (WHERE rc.is_auth_user) AS auth_user_calls
-    FROM per_request AS p
-    JOIN route_targets AS rt ON rt.route = p.route
-    LEFT JOIN rc ON rc.invocation = p.invocation AND rc.target = rt.target
-    GROUP BY ALL
+    SELECT route, invocation, target, any_value(user_id) AS user_id,
+           count(*) AS calls,
+           count(*) FILTER (WHERE is_db) AS db_calls,
+           count(*) FILTER (WHERE is_write) AS writes,
+           count(*) FILTER (WHERE is_auth_user) AS auth_user_calls
+    FROM rc
+    WHERE call_ts IS NOT NULL
+    GROUP BY route, invocation, target
 ),
-both_levels AS (
-    SELECT * FROM per_request
-    UNION ALL
-    SELECT * FROM per_request_target
+target_rows AS (
+    SELECT t.route, t.target,
+           any_value(r.requests) AS requests,
+           count(DISTINCT t.user_id) AS participants,
+           sum(t.calls)::BIGINT AS calls,
+           sum(t.calls) / any_value(r.requests) AS calls_per_request_mean,
+           det_padded_quantile(list_sort(list(t.calls)), any_value(r.requests) - count(*),
+                               0.95) AS calls_per_request_p95,
+           max(t.calls) AS calls_per_request_max,
+           sum(t.db_calls) / any_value(r.requests) AS db_calls_per_request_mean,
+           CASE WHEN any_value(r.requests) > count(*) THEN 0 ELSE min(t.db_calls) END
+               AS db_calls_per_request_min,
+           max(t.db_calls) AS db_calls_per_request_max,
+           sum(t.writes)::BIGINT AS writes,
+           sum(t.writes) / any_value(r.requests) AS writes_per_request_mean,
+           max(t.writes) AS writes_per_request_max,
+           sum(t.auth_user_calls) / any_value(r.requests) AS auth_user_calls_per_request_mean,
+           any_value(r.requests) / (SELECT minutes FROM presence)
+               AS requests_per_participant_per_minute,
+           sum(t.calls) / (SELECT minutes FROM presence) AS calls_per_participant_per_minute,
+           any_value(r.attribution) AS attribution
+    FROM per_request_target AS t
+    JOIN route_rows AS r ON r.route = t.route
+    GROUP BY t.route, t.target
 )
-SELECT route, target,
-       count(*) AS requests,
-       count(DISTINCT user_id) AS participants,
-       sum(calls)::BIGINT AS calls,
-       avg(calls) AS calls_per_request_mean,
-       quantile_cont(calls, 0.95) AS calls_per_request_p95,
-       max(calls) AS calls_per_request_max,
-       avg(db_calls) AS db_calls_per_request_mean,
-       min(db_calls) AS db_calls_per_request_min,
-       max(db_calls) AS db_calls_per_request_max,
-       sum(writes)::BIGINT AS writes,
-       avg(writes) AS writes_per_request_mean,
-       max(writes) AS writes_per_request_max,
-       avg(auth_user_calls) AS auth_user_calls_per_request_mean,
-       count(*) / (SELECT minutes FROM presence) AS requests_per_participant_per_minute,
-       sum(calls) / (SELECT minutes FROM presence) AS calls_per_participant_per_minute,
-       any_value(attribution) AS attribution
-FROM both_levels
-GROUP BY route, target
+SELECT * FROM route_rows
+UNION ALL
+SELECT * FROM target_rows
 ORDER BY route, target = '(all)' DESC, writes DESC, calls DESC, target
