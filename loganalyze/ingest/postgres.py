@@ -46,12 +46,13 @@ TABLES = ("postgres_logs",)
 # over the reader) keeps the regex work parallel.
 # `docker logs`/`docker compose logs` transport prefixes are cut off when the sample
 # shows them ($strip_transport), so tab continuation lines keep their leading tab.
+# new_line '\r\n' reads LF and CRLF files alike (and drops the CR itself).
 _READ_LINES = (
     "SELECT NULL::BIGINT AS n0, CASE WHEN $strip_transport "
     "THEN substr(line, length(regexp_extract(line, $transport_re)) + 1) ELSE line END AS line, "
-    "NULL::VARCHAR AS ext_ts FROM (SELECT rtrim(line, chr(13)) AS line FROM read_csv($path, "
+    "NULL::VARCHAR AS ext_ts FROM read_csv($path, "
     "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
-    "auto_detect = false, strict_mode = false, new_line = '\\r\\n'))"
+    "auto_detect = false, strict_mode = false, new_line = '\\r\\n')"
 )
 
 # Entries of a JSON envelope (one per line, or an array) whose text field holds one
@@ -142,17 +143,21 @@ conts AS (
 ),
 -- everything a multi-line entry adds to its first line, one row per entry
 multi AS (
-    SELECT l.entry,
-        string_agg(l.line, chr(10) ORDER BY l.n) FILTER (WHERE l.n <> l.entry) AS more_raw,
-        string_agg(substr(l.line, 2), chr(10) ORDER BY l.n)
-            FILTER (WHERE l.kind = 'tab' AND l.section = l.entry) AS more,
-        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'DETAIL' AND l.kind = 'sub') AS detail,
-        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'HINT' AND l.kind = 'sub') AS hint,
-        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'CONTEXT' AND l.kind = 'sub') AS context,
-        max(coalesce(l.msg || chr(10) || c.more, l.msg)) FILTER (WHERE l.sev = 'STATEMENT' AND l.kind = 'sub') AS statement
-    FROM _la_pg_links l LEFT JOIN conts c ON c.section = l.n AND l.kind = 'sub'
-    WHERE l.n <> l.entry
-    GROUP BY l.entry
+    SELECT entry,
+        string_agg(line, chr(10) ORDER BY n) AS more_raw,
+        string_agg(substr(line, 2), chr(10) ORDER BY n) FILTER (WHERE kind = 'tab' AND section = entry) AS more,
+        max(sub_text) FILTER (WHERE sev = 'DETAIL') AS detail,
+        max(sub_text) FILTER (WHERE sev = 'HINT') AS hint,
+        max(sub_text) FILTER (WHERE sev = 'CONTEXT') AS context,
+        max(sub_text) FILTER (WHERE sev = 'STATEMENT') AS statement
+    FROM (
+        SELECT l.entry, l.n, l.line, l.kind, l.section, l.sev,
+            CASE WHEN l.kind <> 'sub' THEN NULL WHEN c.more IS NULL THEN l.msg
+                 ELSE l.msg || chr(10) || c.more END AS sub_text
+        FROM _la_pg_links l LEFT JOIN conts c ON c.section = l.n AND l.kind = 'sub'
+        WHERE l.n <> l.entry
+    )
+    GROUP BY entry
 ),
 -- first lines: every start line, plus the few lines that head an entry of their own
 -- (a line that does not fit the prefix, a section line with no entry above)
