@@ -13,8 +13,10 @@
 -- metrics: count, followups, users
 -- events: count
 WITH calls AS (
-    SELECT ts, coalesce(user_id, session_id, ip, '?') AS caller, user_id, method, path,
-           coalesce(query, '') AS query, status, det_rest_table(path) AS table_name,
+    -- Partition keys are hashed: sorting on long query strings costs more than the rest.
+    SELECT ts, hash(coalesce(user_id, session_id, ip, '?')) AS caller,
+           hash(coalesce(user_id, session_id, ip, '?'), method, path, query) AS request_key,
+           status, det_rest_table(path) AS table_name,
            (upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE')
                AND path NOT LIKE '/rest/v1/rpc/%')::INTEGER AS is_write
     FROM det_edge($since, $until)
@@ -24,7 +26,7 @@ scored AS (
     SELECT *,
            count(*) OVER chain - 1 AS later_calls,
            sum(is_write) OVER chain - is_write AS later_writes,
-           lead(ts) OVER (PARTITION BY caller, method, path, query ORDER BY ts) AS next_same
+           lead(ts) OVER (PARTITION BY request_key ORDER BY ts) AS next_same
     FROM calls
     WINDOW chain AS (PARTITION BY caller, table_name ORDER BY ts
                      RANGE BETWEEN CURRENT ROW AND $follow_within FOLLOWING)
@@ -33,14 +35,14 @@ errors AS (
     SELECT * FROM scored WHERE status BETWEEN 400 AND 499
 ),
 kinds AS (
-    SELECT ts, '4xx_then_calls' AS kind, table_name, status, user_id, caller,
+    SELECT ts, '4xx_then_calls' AS kind, table_name, status, caller,
            later_calls AS followups
     FROM errors WHERE later_calls > 0
     UNION ALL
-    SELECT ts, '4xx_then_writes', table_name, status, user_id, caller, later_writes
+    SELECT ts, '4xx_then_writes', table_name, status, caller, later_writes
     FROM errors WHERE later_writes > 0
     UNION ALL
-    SELECT ts, '4xx_retried', table_name, status, user_id, caller, 1
+    SELECT ts, '4xx_retried', table_name, status, caller, 1
     FROM errors WHERE next_same - ts <= $cooldown
 )
 SELECT time_bucket($window, ts, $origin) AS window_start, kind, table_name, status,
