@@ -77,9 +77,10 @@ route_rows AS (
     GROUP BY route
 ),
 -- A target's share is computed from the requests that called it; the route's other
--- requests count as zeros (no row per request and target is ever expanded).
+-- requests count as zeros (no row per request and target is ever expanded). Requests and
+-- participants of a target row are the route's.
 per_request_target AS (
-    SELECT route, invocation, target, any_value(user_id) AS user_id,
+    SELECT route, invocation, target,
            count(*) AS calls,
            count(*) FILTER (WHERE is_db) AS db_calls,
            count(*) FILTER (WHERE is_write) AS writes,
@@ -91,7 +92,7 @@ per_request_target AS (
 target_rows AS (
     SELECT t.route, t.target,
            any_value(r.requests) AS requests,
-           count(DISTINCT t.user_id) AS participants,
+           any_value(r.participants) AS participants,
            sum(t.calls)::BIGINT AS calls,
            sum(t.calls) / any_value(r.requests) AS calls_per_request_mean,
            det_padded_quantile(list_sort(list(t.calls)), any_value(r.requests) - count(*),
