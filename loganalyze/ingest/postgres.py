@@ -52,7 +52,8 @@ _READ_LINES = (
     "THEN substr(line, length(regexp_extract(line, $transport_re)) + 1) ELSE line END AS line, "
     "NULL::VARCHAR AS ext_ts FROM read_csv($path, "
     "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
-    "auto_detect = false, strict_mode = false, new_line = '\\r\\n')"
+    "auto_detect = false, strict_mode = false, new_line = '\\r\\n', "
+    "max_line_size = 104857600)"
 )
 
 # Entries of a JSON envelope (one per line, or an array) whose text field holds one
@@ -85,7 +86,18 @@ SELECT n, line, ext_ts,
     struct_extract(p, $g_sev) AS sev,
     CASE WHEN p IS NOT NULL THEN length(p.g1) END AS cut,
     CASE WHEN $has_pid THEN try_cast(struct_extract(p, $g_pid) AS BIGINT) END AS pid,
-    p
+    struct_extract(p, $g_ts) AS f_ts,
+    struct_extract(p, $g_sqlstate) AS f_sqlstate,
+    struct_extract(p, $g_user_name) AS f_user,
+    struct_extract(p, $g_database) AS f_db,
+    struct_extract(p, $g_application_name) AS f_app,
+    struct_extract(p, $g_backend_type) AS f_backend,
+    struct_extract(p, $g_session_id) AS f_session,
+    struct_extract(p, $g_command_tag) AS f_command,
+    struct_extract(p, $g_connection_from) AS f_client,
+    struct_extract(p, $g_remote_host) AS f_host,
+    struct_extract(p, $g_query_id) AS f_query_id,
+    struct_extract(p, $g_free_text) AS f_free
 FROM (
     SELECT n, line, ext_ts,
         CASE WHEN p0.g1 <> '' THEN p0 END AS p
@@ -162,18 +174,19 @@ multi AS (
 -- first lines: every start line, plus the few lines that head an entry of their own
 -- (a line that does not fit the prefix, a section line with no entry above)
 firsts AS (
-    SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, p, ext_ts FROM _la_pg_lines WHERE kind = 'start'
+    SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, pid, ext_ts, f_ts, f_sqlstate, f_user, f_db, f_app, f_backend, f_session, f_command, f_client, f_host, f_query_id, f_free
+    FROM _la_pg_lines WHERE kind = 'start'
     UNION ALL
-    SELECT h.n, h.line, h.kind, h.sev, substr(h.line, h.cut + 1), h.p, h.ext_ts
+    SELECT h.n, h.line, h.kind, h.sev, substr(h.line, h.cut + 1), h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id, h.f_free
     FROM _la_pg_lines h JOIN _la_pg_links k ON k.n = h.n
     WHERE k.entry = k.n AND k.kind <> 'foreign'
 ),
 heads AS (
-    SELECT h.n, h.kind, h.sev, h.p, h.ext_ts,
+    SELECT h.n, h.kind, h.sev, h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id,
         CASE WHEN m.more IS NULL THEN h.msg ELSE h.msg || chr(10) || m.more END AS text,
         CASE WHEN m.more_raw IS NULL THEN h.line ELSE h.line || chr(10) || m.more_raw END AS raw,
         m.detail, m.hint, m.context, m.statement,
-        CASE WHEN $has_free THEN struct_extract(h.p, $g_free_text) END AS free_text
+        nullif(h.f_free, '') AS free_text
     FROM firsts h LEFT JOIN multi m ON m.entry = h.n
 ),
 fields AS (
@@ -184,24 +197,24 @@ fields AS (
         CASE WHEN kind IN ('start', 'sub') THEN sev END AS severity,
         coalesce(statement, la_pg_message_statement(text)) AS statement,
         la_pg_duration_ms(text) AS duration_ms,
-        CASE WHEN $has_ts THEN struct_extract(p, $g_ts) ELSE ext_ts END AS ts_text,
-        nullif(struct_extract(p, $g_sqlstate), '') AS logged_sqlstate,
-        coalesce(nullif(struct_extract(p, $g_user_name), ''),
+        CASE WHEN $has_ts THEN f_ts ELSE ext_ts END AS ts_text,
+        nullif(f_sqlstate, '') AS logged_sqlstate,
+        coalesce(nullif(f_user, ''),
                  nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:user|usr)=([^, \\]]*)', 1), ''),
                  nullif(regexp_extract(free_text, '(?:^| )([^ @,=\\[\\]]+)@[^ @,=]+$', 1), '')) AS user_name,
-        coalesce(nullif(struct_extract(p, $g_database), ''),
+        coalesce(nullif(f_db, ''),
                  nullif(regexp_extract(free_text, '(?:^|[ ,\\[])db=([^, \\]]*)', 1), ''),
                  nullif(regexp_extract(free_text, '(?:^| )[^ @,=\\[\\]]+@([^ @,=]+)$', 1), '')) AS database,
-        coalesce(nullif(struct_extract(p, $g_application_name), ''),
+        coalesce(nullif(f_app, ''),
                  nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:app|appli|application_name)=([^,\\]]*?)(?:,| \\S+=|$)', 1), '')) AS application_name,
-        nullif(struct_extract(p, $g_backend_type), '') AS backend_type,
-        nullif(struct_extract(p, $g_session_id), '') AS session_id,
-        try_cast(struct_extract(p, $g_pid) AS BIGINT) AS pid,
-        nullif(struct_extract(p, $g_command_tag), '') AS command_tag,
-        coalesce(nullif(struct_extract(p, $g_connection_from), ''),
-                 nullif(struct_extract(p, $g_remote_host), ''),
+        nullif(f_backend, '') AS backend_type,
+        nullif(f_session, '') AS session_id,
+        pid,
+        nullif(f_command, '') AS command_tag,
+        coalesce(nullif(f_client, ''),
+                 nullif(f_host, ''),
                  nullif(regexp_extract(free_text, '(?:^|[ ,\\[])(?:client|host)=([^, \\]]*)', 1), '')) AS client,
-        coalesce(nullif(struct_extract(p, $g_query_id), ''),
+        coalesce(nullif(f_query_id, ''),
                  nullif(regexp_extract(free_text, 'queryid=(-?\\d+)', 1), '')) AS query_id
     FROM heads
 ),
@@ -249,16 +262,12 @@ def _stage_text_lines(
     """Parse, fold and stage stderr lines yielded by `lines_sql` (n, line, ext_ts)."""
     compiled = choice.compiled
     params = compiled.sql_params()
-    common = {
-        "has_pid": compiled.has_pid,
-        "g_sev": params["g_sev"],
-        "g_pid": params["g_pid"],
-    }
     ctx.execute("CREATE OR REPLACE TEMP TABLE _la_pg_raw AS " + lines_sql, lines_params)
     ctx.execute(
         _PARSE_SQL,
         {
-            **common,
+            **{k: v for k, v in params.items() if k.startswith("g_")},
+            "has_pid": compiled.has_pid,
             "re": compiled.regex,
             "names": params["names"],
             "mark": SEVERITY_MARK_RE,
@@ -267,16 +276,10 @@ def _stage_text_lines(
     )
     ctx.execute("DROP TABLE _la_pg_raw")
     ctx.execute(_LINK_SQL)
-    entry_params = {k: v for k, v in params.items() if k.startswith("g_") and k != "g_sev"}
     ctx.stage(
         "postgres_logs",
         _ENTRIES_SQL,
-        {
-            **entry_params,
-            "has_ts": compiled.has_ts,
-            "has_free": "free_text" in compiled.groups,
-            "prefix_text": repr(compiled.prefix),
-        },
+        {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix)},
     )
     preamble = ctx.execute(
         "SELECT count(*), min_by(line, n) FROM _la_pg_links WHERE kind = 'foreign' AND entry = n"
@@ -316,9 +319,17 @@ def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> Prefix
     return choice
 
 
+def _sample_lines(sample: Sample) -> tuple[str, ...]:
+    """The sample's lines; a first line longer than the whole sample (a huge statement)
+    is still its line for sniffing, though cut."""
+    if sample.lines:
+        return sample.lines
+    return tuple(sample.text.splitlines()[:1])
+
+
 def _load_stderr(ctx: FileContext) -> None:
     _install_macros(ctx)
-    lines, strip = _without_transport(ctx.sample.lines)
+    lines, strip = _without_transport(_sample_lines(ctx.sample))
     if strip:
         ctx.note("docker logs transport prefixes (service column, --timestamps time) cut off")
     choice = _choose(ctx, lines, time_outside=False)
@@ -589,9 +600,9 @@ def _sniff_cloudsql(sample: Sample) -> int:
 
 
 def _sniff_stderr(sample: Sample) -> int:
-    if sample.first_char in "[{" or not sample.lines:
+    if sample.first_char in "[{" or not _sample_lines(sample):
         return 0
-    lines, _ = _without_transport(sample.lines)
+    lines, _ = _without_transport(_sample_lines(sample))
     share = looks_like_stderr(lines)
     if share == 0:
         return 0
