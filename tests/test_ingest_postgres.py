@@ -447,3 +447,19 @@ def test_any_interleaving_of_backends_keeps_each_entry_whole(tmp_path_factory, c
     finally:
         connection.close()
     assert got == sorted(expected)
+
+
+def test_a_statement_longer_than_the_sniffed_sample_is_one_entry(con, tmp_path):
+    values = "(1)," * 1_000_000 + "(1)"
+    log = tmp_path / "bulk.log"
+    log.write_text(
+        "2026-11-20 09:00:01.100 UTC [4101] app@db LOG:  duration: 5.000 ms  statement: "
+        f"insert into t values {values}\n"
+        "2026-11-20 09:00:02.100 UTC [4101] app@db LOG:  checkpoint starting: time\n",
+        encoding="utf-8",
+    )
+    summary = _ingest(con, log)
+    assert (summary.rows, summary.rejected) == (2, 0)
+    assert _rows(con, "SELECT length(statement), duration_ms FROM postgres_logs WHERE statement IS NOT NULL") == [
+        (len("insert into t values ") + len(values), 5.0)
+    ]
