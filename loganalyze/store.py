@@ -86,8 +86,13 @@ def connect(
     con.execute("SET TimeZone = 'UTC'")
     # DuckDB draws its own progress bar on stdout, which holds commands' data (JSON, CSV);
     # ingest shows progress on stderr from query_progress() instead.
-    con.execute("SET enable_progress_bar = false")
-    con.execute("SET enable_progress_bar_print = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET enable_progress_bar_print = false")
+    except duckdb.InvalidInputException:
+        # inside Jupyter without ipywidgets DuckDB refuses any progress-bar setting; the
+        # bar is off there already
+        pass
     if memory_limit:
         con.execute("SELECT current_setting('memory_limit')")  # validates the connection
         con.execute(f"SET memory_limit = '{_setting_value(memory_limit)}'")
