@@ -377,6 +377,11 @@ def test_cli_writes_html_and_markdown_files(db_file, tmp_path) -> None:
     )
     assert result.exit_code == 0
     assert markdown.read_text(encoding="utf-8").startswith("# loganalyze report")
+    terminal = tmp_path / "report.txt"
+    result = runner.invoke(app, ["report", "--db", str(db_file), "--out", str(terminal)])
+    assert result.exit_code == 0 and result.stdout == ""
+    text = terminal.read_text(encoding="utf-8")
+    assert "Schema errors (schema_errors)" in text and not ANSI.search(text)
 
 
 def test_cli_terminal_view_is_plain_and_100_columns_when_piped(db_file) -> None:
