@@ -419,3 +419,34 @@ def test_building_a_report_imports_neither_rich_nor_plotly() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_timeline_falls_back_to_the_gateway_and_to_gotrue_when_a_log_is_missing() -> None:
+    """A hosted export without postgres_logs still shows SQLSTATEs (from PostgREST's
+    Proxy-Status in edge_logs); one without edge rows for /auth/v1/user shows GoTrue's."""
+    from loganalyze.report.timeline import build_timeline
+
+    con = loganalyze.connect()
+    con.execute(
+        "INSERT INTO edge_logs (id, ts, method, path, status, error_code) "
+        "SELECT 'e' || i, $start + i * INTERVAL 20 SECOND, 'POST', '/rest/v1/registrations', "
+        "409, '23505' FROM range(6) AS t(i)",
+        {"start": START},
+    )
+    con.execute(
+        "INSERT INTO auth_logs (id, ts, msg, method, path, status, duration_ms) "
+        "SELECT 'a' || i, $start + i * INTERVAL 30 SECOND, 'request completed', 'GET', "
+        "'/auth/v1/user', 200, 1000.0 + i FROM range(4) AS t(i)",
+        {"start": START},
+    )
+    timeline = build_timeline(con, START, START + timedelta(minutes=2), timedelta(minutes=1))
+    sqlstate = timeline.filter(timeline["panel"] == "sqlstate")
+    assert sqlstate["series"].unique().to_list() == ["23505 unique_violation"]
+    assert sqlstate["value"].sum() == 6
+    auth = timeline.filter(timeline["panel"] == "auth_user")
+    calls = auth.filter(auth["series"] == "calls")["value"].to_list()
+    assert calls == [2.0, 2.0]
+    p95 = auth.filter(auth["series"] == "p95 ms").sort("window_start")["value"].to_list()
+    assert p95 == pytest.approx(
+        [np.percentile([1000.0, 1001.0], 95), np.percentile([1002.0, 1003.0], 95)]
+    )
