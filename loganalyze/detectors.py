@@ -18,6 +18,7 @@ data's real span, and `run_detector()` issues an `EmptyRangeWarning` with that t
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -335,7 +336,11 @@ def window_buckets(window: str | timedelta, time_range: TimeRange) -> tuple[time
     if isinstance(window, str) and window.strip().lower() == WHOLE_RANGE:
         if time_range.start is None or time_range.end is None:
             return _UNBOUNDED, BUCKET_ORIGIN
-        return time_range.end - time_range.start, time_range.start
+        span = time_range.end - time_range.start
+        if span >= timedelta(days=1):
+            # time_bucket takes whole days or a sub-day width, never a mix.
+            span = timedelta(days=math.ceil(span / timedelta(days=1)))
+        return span, time_range.start
     return parse_duration(window), BUCKET_ORIGIN
 
 

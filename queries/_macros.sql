@@ -21,12 +21,14 @@ CREATE OR REPLACE TEMP MACRO det_relation(message, statement) AS coalesce(
     nullif(regexp_extract(message, 'unique constraint "([A-Za-z0-9_]+?)_(?:pkey|key|[A-Za-z0-9_]*_key)"', 1), '')
 );
 
--- The column an SQL error message names (42703, PGRST204).
+-- The column an SQL error message names (42703, including a trigger's `record "new" has
+-- no field "x"`, and PGRST204).
 CREATE OR REPLACE TEMP MACRO det_column(message) AS coalesce(
     nullif(regexp_extract(message, 'column "?[A-Za-z0-9_]+"?\."?([A-Za-z0-9_]+)"? does not exist', 1), ''),
     nullif(regexp_extract(message, 'column "([A-Za-z0-9_]+)"', 1), ''),
     nullif(regexp_extract(message, 'find the ''([A-Za-z0-9_]+)'' column', 1), ''),
-    nullif(regexp_extract(message, 'Column ''([A-Za-z0-9_]+)''', 1), '')
+    nullif(regexp_extract(message, 'Column ''([A-Za-z0-9_]+)''', 1), ''),
+    nullif(regexp_extract(message, 'has no field "([A-Za-z0-9_]+)"', 1), '')
 );
 
 -- The constraint a 23505/23503 message names.

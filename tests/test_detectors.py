@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+import loganalyze
 from loganalyze.cli import app
 from loganalyze.detectors import (
     EmptyRangeWarning,
@@ -275,3 +276,38 @@ def test_speed_on_a_larger_database(con):
     elapsed = datetime.now(UTC) - started
     assert findings["schema_errors"].frame["count"].sum() == 5000
     assert elapsed < timedelta(seconds=30)
+
+
+# --------------------------------------------------------------------------- real rows
+
+
+def _sample(shared_dir: Path, tmp_path: Path, number: str, suffix: str) -> Path:
+    """A real sample without its `# ...` provenance header, as the export it was."""
+    source = next((shared_dir / "real_samples").glob(number + "_*"))
+    body = [line for line in source.read_text(encoding="utf-8").splitlines()
+            if not line.startswith("#")]  # fmt: skip
+    target = tmp_path / (source.stem + suffix)
+    target.write_text("\n".join(body) + "\n", encoding="utf-8")
+    return target
+
+
+def test_real_hosted_rows(shared_dir: Path, tmp_path: Path):
+    """Two real Postgres rows (a 42703 raised in a trigger, then 25P02) and a real gateway
+    row (a 400 whose proxy_status names 22008)."""
+    from loganalyze.ingest import ingest
+
+    con = loganalyze.connect()
+    ingest(
+        [
+            _sample(shared_dir, tmp_path, "010", ".jsonl"),
+            _sample(shared_dir, tmp_path, "008", ".json"),
+        ],
+        con,
+    )
+    errors = run_detector(con, "schema_errors", window="all")
+    assert [(r["sqlstate"], r["relation"], r["column_name"], r["count"]) for r in
+            errors.iter_rows(named=True)] == [("42703", "users", "identities", 1)]  # fmt: skip
+    statuses = run_detector(con, "status_storms", min_count=1, multiple=0.0, window="all")
+    assert [(r["status_class"], r["path"], r["count"]) for r in
+            statuses.iter_rows(named=True)] == [("400", "/rest/v1/event_logs", 1)]  # fmt: skip
+    con.close()
