@@ -57,11 +57,15 @@ def test_cli_without_a_browser_exits_2_before_doing_any_work(tmp_path, monkeypat
 
 
 @pytest.mark.browser
-def test_png_charts_are_drawn_by_the_local_chromium(report, tmp_path) -> None:
+def test_png_charts_are_drawn_by_the_local_chromium(tmp_path) -> None:
     if find_browser() is None:
         pytest.skip("no chromium on this machine (bash .ci/install-browser.sh installs it)")
-    written = write_charts(report, tmp_path, fmt="png", marks=["2026-11-20T01:05:00Z fix"])
-    assert [p.name for p in written] == [f"{n}.png" for n in expected_names(report)]
+    # two charts are enough to prove the browser path; each one more costs a render
+    con = loganalyze.connect()
+    fill_incident(con)
+    small = build_report(con, tz="UTC", detectors=["schema_errors"])
+    written = write_charts(small, tmp_path, fmt="png", marks=["2026-11-20T01:05:00Z fix"])
+    assert [p.name for p in written] == ["timeline.png", "schema_errors.png"]
     for path in written:
         data = path.read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n"), path
