@@ -318,16 +318,33 @@ def _sql_body(sql: str) -> str:
 # --------------------------------------------------------------------------- running
 
 
-def window_notice(time_range: TimeRange) -> str | None:
-    """The text to show when the range cannot select any event, else None."""
+def window_notice(time_range: TimeRange, con=None) -> str | None:
+    """The text to show when the range selects no event, else None. Without `con` only
+    the data's span is consulted; with it, a range inside a gap of the data counts too."""
     if not time_range.has_data:
         return "no events: " + time_range.describe_data()
-    if not time_range.overlaps_data():
+    empty = not time_range.overlaps_data()
+    if not empty and con is not None:
+        empty = _events_in_range(con, time_range) == 0
+    if empty:
         return (
             f"the range {time_range.describe()} selects no events; "
             f"{time_range.describe_data()} (try --last, or --since/--until inside that span)"
         )
     return None
+
+
+def _events_in_range(con, time_range: TimeRange) -> int:
+    from .store import LOG_TABLES, quote_ident
+
+    counts = " UNION ALL ".join(
+        "SELECT count(*) AS n FROM " + quote_ident(t) + " WHERE ts >= $since AND ts < $until"
+        for t in LOG_TABLES
+    )
+    since = time_range.start or _NOWHERE
+    until = time_range.end or datetime.max.replace(tzinfo=UTC)
+    rows = con.execute("SELECT sum(n) FROM (" + counts + ")", {"since": since, "until": until})
+    return int(rows.fetchall()[0][0] or 0)
 
 
 def window_buckets(window: str | timedelta, time_range: TimeRange) -> tuple[timedelta, datetime]:
@@ -413,7 +430,7 @@ def detect(
     bound.update(since=since_at, until=until_at, window=width, origin=origin)
     _prepare(con)
     frame = _execute(con, spec, bound)
-    return Finding(spec, frame, time_range, bound, window_notice(time_range))
+    return Finding(spec, frame, time_range, bound, window_notice(time_range, con))
 
 
 def run_detector(

@@ -311,3 +311,15 @@ def test_real_hosted_rows(shared_dir: Path, tmp_path: Path):
     assert [(r["status_class"], r["path"], r["count"]) for r in
             statuses.iter_rows(named=True)] == [("400", "/rest/v1/event_logs", 1)]  # fmt: skip
     con.close()
+
+
+def test_a_range_inside_a_gap_of_the_data_says_so(con):
+    con.execute(
+        "INSERT INTO edge_logs (id, ts) VALUES ('a', TIMESTAMPTZ '2026-03-14 09:00:00+00'), "
+        "('b', TIMESTAMPTZ '2026-03-14 11:00:00+00')"
+    )
+    finding = detect(
+        con, "status_storms", since="2026-03-14T10:00:00Z", until="2026-03-14T10:30:00Z"
+    )
+    assert finding.notice and "selects no events" in finding.notice
+    assert detect(con, "status_storms").notice is None
