@@ -166,7 +166,14 @@ def seen_text(result: DetectorResult, zone: str) -> str | None:
     first, last = result.first_seen(), result.last_seen()
     if first is None or last is None:
         return None
-    return f"first window {format_instant(first, zone)}, last {format_instant(last, zone)}"
+    per_window = result.per_window()
+    # the earliest of equally busy windows: when it got that bad first
+    peak = per_window.filter(pl.col("value") == pl.col("value").max())["window_start"].min()
+    assert isinstance(peak, datetime)
+    return (
+        f"first window {format_instant(first, zone)}, busiest {format_instant(peak, zone)}, "
+        f"last {format_instant(last, zone)}"
+    )
 
 
 def offender_rows(
