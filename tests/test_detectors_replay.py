@@ -40,10 +40,6 @@ SELF_HOSTED_GAPS = {
     "auth_user_latency_ms": "Kong access lines carry no latency",
     "registrations_writes_by_route": "Kong lines carry no JWT subject to tie calls to routes",
     "db_calls_per_request": "Kong lines carry no JWT subject to tie calls to routes",
-    # Not a limit of the logs: ingest does not yet read `measurements=%{...}` of
-    # self-hosted Realtime lines into realtime_logs.sum_value / connected.
-    "presence_events": "self-hosted Realtime measurements are not ingested yet",
-    "connections_max": "self-hosted Realtime measurements are not ingested yet",
 }
 SELF_HOSTED_WINDOW_GAPS = {
     # Kong (nginx) stamps an access line when the request ends; the manifest puts a

@@ -363,3 +363,22 @@ def test_compressed_container_log_is_read(con, tmp_path):
         shutil.copyfileobj(src, dst)
     summary = ingest([target], con)
     assert (summary.files[0].format, summary.rows) == ("gotrue", 9)
+
+
+def test_realtime_measurements_map_is_read(con, tmp_path):
+    # Logger metadata printed after the message, as Realtime's prod formatter does.
+    log = tmp_path / "realtime-metrics.log"
+    log.write_text(
+        "10:00:05.000 [info] Billing metrics: [:realtime, :connections] "
+        "measurements=%{connected: 3, connected_cluster: 4, limit: 500} external_id=eventlive\n"
+        "10:00:05.001 [info] Billing metrics: [:realtime, :rate_counter, :channel, :presence_events] "
+        "measurements=%{limit: 100, sum: 17} external_id=eventlive\n"
+    )
+    ingest([log], con, reference_date=dt.date(2026, 11, 20))
+    assert con.execute(
+        "SELECT metric, connected, connected_cluster, limit_value, sum_value, external_id "
+        "FROM realtime_logs ORDER BY ts"
+    ).fetchall() == [
+        ("connections", 3, 4, 500.0, None, "eventlive"),
+        ("presence_events", None, None, 100.0, 17.0, "eventlive"),
+    ]

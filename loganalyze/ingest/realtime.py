@@ -155,6 +155,11 @@ SELECT _line, _raw,
                      THEN nullif(regexp_extract(message, '^([A-Z][A-Za-z]+): ', 1), '') END) AS error_code,
        nullif(regexp_extract(message,
            '^Billing metrics: \\[:realtime, (?::[a-z_]+, )*:([a-z_]+)\\]', 1), '') AS metric,
+       -- the measurements map as Elixir inspects it: measurements=%{connected: 3, limit: 500}
+       la_int(nullif(regexp_extract(message, '%\\{[^}]*\\bconnected: ([0-9]+)', 1), '')) AS connected,
+       la_int(nullif(regexp_extract(message, '%\\{[^}]*\\bconnected_cluster: ([0-9]+)', 1), '')) AS connected_cluster,
+       la_double(nullif(regexp_extract(message, '%\\{[^}]*\\blimit: ([0-9.]+)', 1), '')) AS limit_value,
+       la_double(nullif(regexp_extract(message, '%\\{[^}]*\\bsum: ([0-9.]+)', 1), '')) AS sum_value,
        _reject
 FROM (""" + ELIXIR_ENTRIES_SQL + """)
 """
