@@ -547,11 +547,12 @@ def _default_text(value: object) -> str:
 
 def readme_with_table(text: str) -> str:
     """`text` (queries/README.md) with the generated table between its markers."""
-    head, sep, rest = text.partition(README_BEGIN)
-    _, sep2, tail = rest.partition(README_END)
-    if not sep or not sep2:
-        raise DetectorError("queries/README.md lacks the detector table markers")
-    return head + README_BEGIN + "\n" + markdown_table() + "\n" + README_END + tail
+    from .docs_sync import replace_marked
+
+    try:
+        return replace_marked(text, README_BEGIN, README_END, markdown_table())
+    except ValueError:
+        raise DetectorError("queries/README.md lacks the detector table markers") from None
 
 
 def _main(argv: list[str]) -> int:

@@ -21,12 +21,17 @@ def detector_list() -> str:
     return "\n".join(lines)
 
 
-def with_detector_list(text: str) -> str:
-    head, sep, rest = text.partition(BEGIN)
-    _, sep2, tail = rest.partition(END)
+def replace_marked(text: str, begin: str, end: str, body: str) -> str:
+    """`text` with what stands between the marker lines `begin` and `end` replaced."""
+    head, sep, rest = text.partition(begin)
+    _, sep2, tail = rest.partition(end)
     if not sep or not sep2:
-        raise ValueError("README.md lacks the detector-list markers")
-    return head + BEGIN + "\n" + detector_list() + "\n" + END + tail
+        raise ValueError(f"markers not found: {begin} … {end}")
+    return head + begin + "\n" + body + "\n" + end + tail
+
+
+def with_detector_list(text: str) -> str:
+    return replace_marked(text, BEGIN, END, detector_list())
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ LastOption = Annotated[
     ),
 ]
 WindowOption = Annotated[
-    str, typer.Option("--window", help="Bucket width for per-window results (30s, 1m, 5m).")
+    str, typer.Option(
+        "--window",
+        help="Bucket width for per-window results (30s, 1m, 5m), or 'all' for one window "
+        "over the whole range.",
+    )
 ]
 
 

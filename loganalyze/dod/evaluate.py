@@ -152,7 +152,7 @@ class Run:
         """Why this run's range holds nothing to judge, or None."""
         from ..detectors import window_notice
 
-        return window_notice(self.time_range)
+        return window_notice(self.time_range, self.con)
 
     def matching(self, check: Check) -> Matching:
         from ..detectors import detect, get_detector, resolve_params
