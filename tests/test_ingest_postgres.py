@@ -463,3 +463,13 @@ def test_a_statement_longer_than_the_sniffed_sample_is_one_entry(con, tmp_path):
     assert _rows(con, "SELECT length(statement), duration_ms FROM postgres_logs WHERE statement IS NOT NULL") == [
         (len("insert into t values ") + len(values), 5.0)
     ]
+
+
+def test_line_order_holds_on_a_connection_that_does_not_preserve_insertion_order(con):
+    con.execute("SET preserve_insertion_order = false")
+    _ingest(con, DATA / "interleaved.log")
+    assert _rows(con, "SELECT pid, detail IS NOT NULL, statement FROM postgres_logs WHERE severity = 'ERROR' ORDER BY pid") == [
+        (4101, False, "SELECT id\n  FROM registrations\n WHERE user_id = $1"),
+        (4102, True, "INSERT INTO registrations (webinar_id, user_id)\nVALUES ($1, $2)"),
+    ]
+    assert _rows(con, "SELECT current_setting('preserve_insertion_order')") == [(False,)]

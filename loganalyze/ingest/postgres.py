@@ -262,7 +262,16 @@ def _stage_text_lines(
     """Parse, fold and stage stderr lines yielded by `lines_sql` (n, line, ext_ts)."""
     compiled = choice.compiled
     params = compiled.sql_params()
-    ctx.execute("CREATE OR REPLACE TEMP TABLE _la_pg_raw AS " + lines_sql, lines_params)
+    # Line numbers come from the order rows are stored in; a connection tuned with
+    # preserve_insertion_order = false would scramble them, and with them every entry.
+    (in_order,) = ctx.execute("SELECT current_setting('preserve_insertion_order')").fetchone()  # type: ignore[misc]
+    if not in_order:
+        ctx.execute("SET preserve_insertion_order = true")
+    try:
+        ctx.execute("CREATE OR REPLACE TEMP TABLE _la_pg_raw AS " + lines_sql, lines_params)
+    finally:
+        if not in_order:
+            ctx.execute("SET preserve_insertion_order = false")
     ctx.execute(
         _PARSE_SQL,
         {
