@@ -446,10 +446,11 @@ WHERE errors > 0 OR (connected_max = 0 AND seen > 0);
 
 -- Participant-minutes in the range: for every user (JWT subject) seen at the API gateway,
 -- the minutes from their first call to the end of the range (people join late; nobody is
--- seen leaving). Columns: participants, minutes.
+-- seen leaving). Columns: participants, minutes (NULL when no call names its user, e.g.
+-- Kong access lines: per-participant rates are then unknown, not huge).
 CREATE OR REPLACE TEMP MACRO det_participant_minutes(since, until) AS TABLE
     SELECT count(*) AS participants,
-           greatest(coalesce(sum(epoch(until - first_ts)) / 60.0, 0), 1e-9) AS minutes
+           nullif(coalesce(sum(epoch(until - first_ts)) / 60.0, 0), 0) AS minutes
     FROM (SELECT user_id, min(ts) AS first_ts
           FROM det_edge(since, until)
           WHERE user_id IS NOT NULL

@@ -80,8 +80,8 @@ UNION ALL
 SELECT '(total)', any_value(attendees), any_value(participants), sum(requests)::BIGINT,
        NULL, NULL, NULL,
        sum(projected_requests_per_minute),
-       sum(coalesce(projected_db_calls_per_minute, 0)),
-       sum(coalesce(projected_auth_user_calls_per_minute, 0))
+       sum(projected_db_calls_per_minute),
+       sum(projected_auth_user_calls_per_minute)
 FROM projected
 HAVING count(*) > 0
 ORDER BY route = '(total)', route = '(direct)', route
