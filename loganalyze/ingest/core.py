@@ -270,8 +270,19 @@ class FileContext:
     def fail(self, message: str, hint: str | None = None, line: int | None = None) -> InputError:
         return InputError(message, hint, file=self.display, line=line)
 
-    def stage(self, table: str, select_sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> TableResult:
-        """Insert normalized rows yielded by `select_sql` into `table` (see module doc)."""
+    def stage(
+        self,
+        table: str,
+        select_sql: str,
+        params: Sequence[Any] | dict[str, Any] | None = None,
+        *,
+        unique_ids: bool = False,
+    ) -> TableResult:
+        """Insert normalized rows yielded by `select_sql` into `table` (see module doc).
+
+        `unique_ids=True` says the reader's ids cannot repeat within this file (content
+        hashes with an occurrence index), which spares a sort of the staged rows; exports
+        with their own ids (drains may deliver a row twice) keep the default."""
         if table not in LOG_TABLES:
             raise ValueError(f"not a log table: {table}")
         con = self.con
@@ -308,8 +319,8 @@ class FileContext:
         col_list = ", ".join("s." + quote_ident(c) for c in data_cols)
         inserted_row = con.execute(
             "INSERT INTO " + target + " BY NAME SELECT " + col_list + ", $file_id AS file_id "
-            "FROM _la_stage s WHERE NOT " + bad + " AND NOT EXISTS (SELECT 1 FROM " + target + " t WHERE t.id = s.id) "
-            "QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s._line) = 1",
+            "FROM _la_stage s WHERE NOT " + bad + " AND NOT EXISTS (SELECT 1 FROM " + target + " t WHERE t.id = s.id)"
+            + ("" if unique_ids else " QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s._line) = 1"),
             {"file_id": self.file_id},
         ).fetchone()
         con.execute("DROP TABLE _la_stage")

@@ -88,7 +88,8 @@ FROM shaped
 
 
 def _load(ctx: FileContext) -> None:
-    ctx.stage("auth_logs", _LOAD_SQL, {"path": ctx.sql_path, "prefix_re": TRANSPORT_PREFIX_RE})
+    ctx.stage("auth_logs", _LOAD_SQL, {"path": ctx.sql_path, "prefix_re": TRANSPORT_PREFIX_RE},
+              unique_ids=True)
 
 
 # Keys that mark a JSON line as someone else's: hosted/Logflare rows, Vercel entries.

@@ -57,7 +57,7 @@ def _load(ctx: FileContext) -> None:
         "access_re": ACCESS_RE,
         "error_re": NGINX_ERROR_RE,
         "time_format": TIME_FORMAT,
-    })
+    }, unique_ids=True)
 
 
 def _sniff(sample: Sample) -> int:

@@ -64,8 +64,13 @@ CREATE OR REPLACE TEMP MACRO la_infer_sqlstate(msg) AS (
         WHEN regexp_matches(msg, '^null value in column .+ violates not-null constraint') THEN '23502'
         WHEN regexp_matches(msg, 'violates check constraint') THEN '23514'
         WHEN regexp_matches(msg, '^(permission denied for |new row violates row-level security policy|must be owner of )') THEN '42501'
+        WHEN starts_with(msg, 'canceling statement due to lock timeout') THEN '55P03'
+        WHEN starts_with(msg, 'canceling statement due to conflict with recovery')
+          OR starts_with(msg, 'terminating connection due to conflict with recovery') THEN '40001'
         WHEN starts_with(msg, 'canceling statement due to statement timeout')
           OR starts_with(msg, 'canceling statement due to user request') THEN '57014'
+        WHEN starts_with(msg, 'terminating connection due to idle-in-transaction timeout') THEN '25P03'
+        WHEN regexp_matches(msg, '^the database system is (starting up|shutting down|in recovery mode)') THEN '57P03'
         WHEN starts_with(msg, 'could not serialize access') THEN '40001'
         WHEN starts_with(msg, 'deadlock detected') THEN '40P01'
         WHEN regexp_matches(msg, '^(sorry, too many clients already|too many connections for role|remaining connection slots are reserved)') THEN '53300'

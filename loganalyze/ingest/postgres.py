@@ -289,6 +289,7 @@ def _stage_text_lines(
         "postgres_logs",
         _ENTRIES_SQL,
         {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix)},
+        unique_ids=True,
     )
     preamble = ctx.execute(
         "SELECT count(*), min_by(line, n) FROM _la_pg_links WHERE kind = 'foreign' AND entry = n"
@@ -401,7 +402,7 @@ FROM (
 
 
 def _stage_struct(ctx: FileContext) -> None:
-    ctx.stage("postgres_logs", _STRUCT_SQL)
+    ctx.stage("postgres_logs", _STRUCT_SQL, unique_ids=True)
     ctx.execute("DROP TABLE IF EXISTS _la_pg_struct")
 
 

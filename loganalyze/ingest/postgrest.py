@@ -104,7 +104,7 @@ def _params(ctx: FileContext) -> dict[str, object]:
 
 
 def _load(ctx: FileContext) -> None:
-    ctx.stage("postgrest_logs", _LOAD_SQL, _params(ctx))
+    ctx.stage("postgrest_logs", _LOAD_SQL, _params(ctx), unique_ids=True)
 
 
 # ------------------------------------------------------------------ sniffing helpers

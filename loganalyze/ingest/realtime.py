@@ -167,7 +167,8 @@ FROM (""" + ELIXIR_ENTRIES_SQL + """)
 
 def _load(ctx: FileContext) -> None:
     require_date(ctx, "Realtime")
-    ctx.stage("realtime_logs", _REALTIME_SQL, elixir_params(ctx, REALTIME_METADATA_KEYS))
+    ctx.stage("realtime_logs", _REALTIME_SQL, elixir_params(ctx, REALTIME_METADATA_KEYS),
+              unique_ids=True)
 
 
 SUPAVISOR_MARKERS = re.compile(

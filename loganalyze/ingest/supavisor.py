@@ -41,7 +41,8 @@ FROM (""" + ELIXIR_ENTRIES_SQL + """)
 
 def _load(ctx: FileContext) -> None:
     require_date(ctx, "Supavisor")
-    ctx.stage("supavisor_logs", _SUPAVISOR_SQL, elixir_params(ctx, SUPAVISOR_METADATA_KEYS))
+    ctx.stage("supavisor_logs", _SUPAVISOR_SQL, elixir_params(ctx, SUPAVISOR_METADATA_KEYS),
+              unique_ids=True)
 
 
 def _sniff(sample: Sample) -> int:
