@@ -353,3 +353,12 @@ def test_large_compact_api_page_is_recognized(con, tmp_path):
     summary = ingest([path], con)
     assert summary.files[0].format == "supabase-api"
     assert summary.rows == 400 and summary.rejected == 0
+
+
+def test_a_row_delivered_twice_in_one_file_is_kept_once(con, tmp_path):
+    # Drains deliver at least once: the same event can repeat inside one batch file.
+    path = tmp_path / "drain.ndjson"
+    path.write_text("".join(json.dumps(e) + "\n" for e in (EVENTS[0], EVENTS[1], EVENTS[0])))
+    summary = ingest([path], con)
+    assert (summary.rows, summary.duplicates) == (2, 1)
+    assert con.execute("SELECT count(*), count(DISTINCT id) FROM edge_logs").fetchone() == (2, 2)
