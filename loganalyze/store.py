@@ -6,8 +6,12 @@ Every connection runs in UTC so that naive timestamps in the logs are read as UT
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -15,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import InputError
+from .errors import InputError, UsageError
 
 DEFAULT_DB = "loganalyze.duckdb"
 DB_ENV_VAR = "LOGANALYZE_DB"
@@ -93,9 +97,13 @@ def connect(
         # inside Jupyter without ipywidgets DuckDB refuses any progress-bar setting; the
         # bar is off there already
         pass
+    if target == MEMORY:
+        # Where an in-memory database spills when it outgrows memory_limit (DuckDB's
+        # default is ./.tmp in whatever directory the user happens to be in).
+        con.execute("SET temp_directory = '" + _spill_dir().replace("'", "''") + "'")
     if memory_limit:
-        con.execute("SELECT current_setting('memory_limit')")  # validates the connection
-        con.execute(f"SET memory_limit = '{_setting_value(memory_limit)}'")
+        con.execute("SET VARIABLE loganalyze_memory_limit = ?", [memory_setting(memory_limit)])
+    restore_memory_limit(con)
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if not read_only:
@@ -103,10 +111,29 @@ def connect(
     return con
 
 
-def _setting_value(value: str) -> str:
-    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", value.strip(), flags=re.IGNORECASE):
-        raise InputError(f"not a memory size: {value!r}", hint="use e.g. 2GB or 512MiB")
-    return value.strip()
+def restore_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
+    """Set the memory limit the connection was opened with (DuckDB's default if none)."""
+    (limit,) = con.execute("SELECT getvariable('loganalyze_memory_limit')").fetchone()  # type: ignore[misc]
+    if limit:
+        con.execute("SET memory_limit = '" + memory_setting(limit) + "'")
+    else:
+        con.execute("RESET memory_limit")
+
+
+@functools.cache
+def _spill_dir() -> str:
+    path = tempfile.mkdtemp(prefix="loganalyze-spill-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def memory_setting(value: str) -> str:
+    """A validated DuckDB memory size (`2GB`, `512MiB`, `1.5 GiB`); SET takes no
+    parameters, so the value is checked before it is written into the statement."""
+    text = value.strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text, flags=re.IGNORECASE):
+        raise UsageError(f"not a memory size: {value!r}", hint="use e.g. 2GB or 512MiB")
+    return text
 
 
 def quote_ident(name: str) -> str:

@@ -362,3 +362,20 @@ def test_a_row_delivered_twice_in_one_file_is_kept_once(con, tmp_path):
     summary = ingest([path], con)
     assert (summary.rows, summary.duplicates) == (2, 1)
     assert con.execute("SELECT count(*), count(DISTINCT id) FROM edge_logs").fetchone() == (2, 2)
+
+
+def test_ingest_runs_under_a_memory_budget_and_restores_the_setting(con):
+    def limit() -> str:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    before = limit()
+    during: list[str] = []
+    ingest([HOSTED / "events.ndjson"], con, memory_limit="300MB",
+           progress=lambda *_: during.append(limit()) if not during else None)
+    assert during and during[0].startswith(("286", "300"))  # 300MB, shown in MiB or MB
+    assert limit() == before
+    with pytest.raises(UsageError):
+        ingest([HOSTED / "events.ndjson"], con, memory_limit="lots")
+    explicit = loganalyze.connect(memory_limit="1GB")
+    ingest([HOSTED / "events.ndjson"], explicit, memory_limit="300MB")
+    assert explicit.execute("SELECT current_setting('memory_limit')").fetchone()[0].startswith(("953", "1000"))

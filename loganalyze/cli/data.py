@@ -47,6 +47,11 @@ def ingest_command(
         str | None,
         typer.Option(help="Date (YYYY-MM-DD, UTC) for logs that carry only a time of day (Realtime)."),
     ] = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(help="Memory budget of the ingest (e.g. 2GB); beyond it DuckDB spills to a "
+                     "temporary directory. Default: $LOGANALYZE_MEMORY_LIMIT, else 2GB."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Read log exports into a DuckDB database (default ./loganalyze.duckdb).
@@ -70,6 +75,7 @@ def ingest_command(
                 log_line_prefix=log_line_prefix,
                 reference_date=reference_date,
                 progress=progress,
+                memory_limit=memory_limit,
             )
     except LogAnalyzeError as exc:
         raise fail(exc) from None

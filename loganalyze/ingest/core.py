@@ -22,7 +22,8 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -417,6 +418,7 @@ def ingest(
     log_line_prefix: str | None = None,
     reference_date: dt.date | None = None,
     progress: ProgressCallback | None = None,
+    memory_limit: str | None = None,
 ) -> IngestSummary:
     """Read log exports into the database, all or nothing.
 
@@ -424,6 +426,10 @@ def ingest(
     InputError (naming the file) and leaves the database exactly as before. Rows that
     parse but cannot be normalized are kept in `rejected_rows` and counted; with
     `strict=True` any of them fails the ingest.
+
+    Memory is bounded by `memory_limit` (else $LOGANALYZE_MEMORY_LIMIT, else 2GB):
+    beyond it DuckDB spills to a temporary directory instead of growing, so an export
+    of many GB ingests in bounded memory.
     """
     if source is not None and source not in LOG_TABLES:
         raise UsageError(f"unknown source {source!r}", hint="one of: " + ", ".join(LOG_TABLES))
@@ -442,7 +448,11 @@ def ingest(
     started = time.perf_counter()
     install_macros(con)
     poller = _ProgressPoller(con, progress, total) if progress else None
-    with tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp, transaction(con):
+    with (
+        tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp,
+        _memory_budget(con, memory_limit),
+        transaction(con),
+    ):
         workdir = Path(tmp)
         for path in files:
             display = str(path)
@@ -457,6 +467,24 @@ def ingest(
         poller.stop()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+DEFAULT_MEMORY_LIMIT = "2GB"
+MEMORY_ENV_VAR = "LOGANALYZE_MEMORY_LIMIT"
+
+
+@contextmanager
+def _memory_budget(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """Run the ingest under a memory limit (DuckDB spills beyond it), then restore the
+    connection's own limit (see store.connect)."""
+    from ..store import memory_setting, restore_memory_limit
+
+    budget = memory_setting(limit or os.environ.get(MEMORY_ENV_VAR) or DEFAULT_MEMORY_LIMIT)
+    con.execute("SET memory_limit = '" + budget + "'")
+    try:
+        yield
+    finally:
+        restore_memory_limit(con)
 
 
 class _ProgressPoller:
@@ -563,6 +591,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _reader_hint(exc: BaseException) -> str:
     text = str(exc)
+    if "Out of Memory" in text:
+        return "raise the ingest's memory budget: --memory-limit 4GB (or $" + MEMORY_ENV_VAR + ")"
     if "JSON" in text or "json" in text:
         return "the JSON is malformed or truncated; export it again"
     if "CSV" in text or "csv" in text:

@@ -40,7 +40,9 @@ _PARTIAL_KEYS = {
 }
 _FOREIGN_KEYS = {"deploymentId", "projectId", "requestMethod", "TimeUTC", "rowId", "proxy"}
 
-MAX_OBJECT_BYTES = 1 << 30
+# A log row is never near this (the platform truncates events at 100,000 characters);
+# DuckDB sizes its read buffer from it, so it stays modest.
+MAX_ROW_BYTES = 64 << 20
 
 
 # --------------------------------------------------------------------------- fields
@@ -437,7 +439,7 @@ def _load_json_array(ctx: FileContext) -> None:
         ctx,
         "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
         "$path, format = 'array', maximum_object_size = $max_size)",
-        {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES},
+        {"path": ctx.sql_path, "max_size": MAX_ROW_BYTES},
     )
     _load_rows(ctx)
 
@@ -447,7 +449,7 @@ def _load_ndjson(ctx: FileContext) -> None:
         ctx,
         "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
         "$path, format = 'newline_delimited', maximum_object_size = $max_size)",
-        {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES},
+        {"path": ctx.sql_path, "max_size": MAX_ROW_BYTES},
     )
     _load_rows(ctx)
 
@@ -457,7 +459,8 @@ def _load_api_envelope(ctx: FileContext) -> None:
         "SELECT json AS env FROM read_json_objects($path, format = 'auto', "
         "maximum_object_size = $max_size)"
     )
-    params = {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES}
+    # The envelope is one JSON object: the reader must take the whole file at once.
+    params = {"path": ctx.sql_path, "max_size": max(MAX_ROW_BYTES, ctx.path.stat().st_size + 1)}
     errors = ctx.execute(
         "SELECT CAST(env->'error' AS VARCHAR) FROM (" + envelope + ") "
         "WHERE json_type(env, '$.error') NOT IN ('NULL') AND env->>'error' <> ''",
