@@ -61,7 +61,7 @@ _READ_LINES = (
 _READ_ENVELOPE_LINES = (
     "SELECT n AS n0, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
     "FROM (SELECT row_number() OVER () AS n, json AS j FROM read_json_objects($path, "
-    "format = $json_format, maximum_object_size = 1073741824)) "
+    "format = $json_format, maximum_object_size = 67108864)) "
     "WHERE json_extract_string(j, $text_path) IS NOT NULL "
     "AND ($only_logger IS NULL OR (json_extract_string(j, '$.logger') = $only_logger "
     "AND (j->'record') IS NULL))"
@@ -115,12 +115,13 @@ FROM (
 # joins below touch them only). A section line (DETAIL, STATEMENT, ...) joins the latest
 # start line of the same pid; a continuation line joins the prefixed line above it, and
 # through it that line's entry. A line with nothing to join is an entry of its own
-# (rejected unless it is a section line).
+# (rejected unless it is a section line). Only numbers are kept here: the text stays in
+# _la_pg_lines, read once more by line number where the entries are built.
 _LINK_SQL = """
 CREATE OR REPLACE TEMP TABLE _la_pg_links AS
 WITH
 others AS (
-    SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, coalesce(pid, -1) AS k
+    SELECT n, kind, sev, coalesce(pid, -1) AS k
     FROM _la_pg_lines WHERE kind <> 'start'
 ),
 starts AS (SELECT n, coalesce(pid, -1) AS k FROM _la_pg_lines WHERE kind = 'start'),
@@ -135,7 +136,7 @@ follower_links AS (
     FROM (SELECT * FROM others WHERE kind IN ('tab', 'foreign')) o
     ASOF LEFT JOIN anchors a ON o.n >= a.n
 )
-SELECT o.n, o.line, o.kind, o.sev, o.msg, l.section, l.entry
+SELECT o.n, o.kind, o.sev, l.section, l.entry
 FROM others o JOIN (
     SELECT n, section, entry FROM sub_links
     UNION ALL
@@ -147,27 +148,34 @@ FROM others o JOIN (
 """
 
 # Entries → normalized rows (see core.FileContext.stage for the bookkeeping columns).
+# A row's id is the md5 of its entry's first line (with the envelope's time, when the
+# line has none) and its occurrence number among entries of the file with the same
+# first line: the first line carries time, pid and message, so the occurrence number
+# decides only between entries logged by one backend in one instant. Hashing the first
+# line rather than the whole entry keeps md5 off the long STATEMENT texts, and an
+# overlapping export that cut an entry's last lines off still yields the same id.
+# The whole raw entry is rebuilt for rejected entries only.
 _ENTRIES_SQL = """
 WITH
 conts AS (
-    SELECT section, string_agg(substr(line, 2), chr(10) ORDER BY n) AS more
-    FROM _la_pg_links WHERE kind = 'tab' AND section IS NOT NULL GROUP BY section
+    -- tab-indented lines continuing the prefixed line above them (few)
+    SELECT k.section, string_agg(substr(l.line, 2), chr(10) ORDER BY k.n) AS more
+    FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
+    WHERE k.kind = 'tab' AND k.section IS NOT NULL GROUP BY k.section
 ),
--- everything a multi-line entry adds to its first line, one row per entry
+-- the sections (DETAIL, STATEMENT, ...) of each multi-line entry, one row per entry
 multi AS (
     SELECT entry,
-        string_agg(line, chr(10) ORDER BY n) AS more_raw,
-        string_agg(substr(line, 2), chr(10) ORDER BY n) FILTER (WHERE kind = 'tab' AND section = entry) AS more,
         max(sub_text) FILTER (WHERE sev = 'DETAIL') AS detail,
         max(sub_text) FILTER (WHERE sev = 'HINT') AS hint,
         max(sub_text) FILTER (WHERE sev = 'CONTEXT') AS context,
         max(sub_text) FILTER (WHERE sev = 'STATEMENT') AS statement
     FROM (
-        SELECT l.entry, l.n, l.line, l.kind, l.section, l.sev,
-            CASE WHEN l.kind <> 'sub' THEN NULL WHEN c.more IS NULL THEN l.msg
-                 ELSE l.msg || chr(10) || c.more END AS sub_text
-        FROM _la_pg_links l LEFT JOIN conts c ON c.section = l.n AND l.kind = 'sub'
-        WHERE l.n <> l.entry
+        SELECT k.entry, k.sev,
+            CASE WHEN c.more IS NULL THEN substr(l.line, l.cut + 1)
+                 ELSE substr(l.line, l.cut + 1) || chr(10) || c.more END AS sub_text
+        FROM _la_pg_links k JOIN _la_pg_lines l USING (n) LEFT JOIN conts c ON c.section = k.n
+        WHERE k.kind = 'sub' AND k.n <> k.entry
     )
     GROUP BY entry
 ),
@@ -175,22 +183,19 @@ multi AS (
 -- (a line that does not fit the prefix, a section line with no entry above)
 firsts AS (
     SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, pid, ext_ts, f_ts, f_sqlstate, f_user, f_db, f_app, f_backend, f_session, f_command, f_client, f_host, f_query_id, f_free
-    FROM _la_pg_lines WHERE kind = 'start'
-    UNION ALL
-    SELECT h.n, h.line, h.kind, h.sev, substr(h.line, h.cut + 1), h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id, h.f_free
-    FROM _la_pg_lines h JOIN _la_pg_links k ON k.n = h.n
-    WHERE k.entry = k.n AND k.kind <> 'foreign'
+    FROM _la_pg_lines
+    WHERE kind = 'start'
+       OR (kind <> 'foreign' AND n IN (SELECT n FROM _la_pg_links WHERE entry = n))
 ),
 heads AS (
-    SELECT h.n, h.kind, h.sev, h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id,
-        CASE WHEN m.more IS NULL THEN h.msg ELSE h.msg || chr(10) || m.more END AS text,
-        CASE WHEN m.more_raw IS NULL THEN h.line ELSE h.line || chr(10) || m.more_raw END AS raw,
+    SELECT h.n, h.line, h.kind, h.sev, h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id,
+        CASE WHEN c.more IS NULL THEN h.msg ELSE h.msg || chr(10) || c.more END AS text,
         m.detail, m.hint, m.context, m.statement,
         nullif(h.f_free, '') AS free_text
-    FROM firsts h LEFT JOIN multi m ON m.entry = h.n
+    FROM firsts h LEFT JOIN multi m ON m.entry = h.n LEFT JOIN conts c ON c.section = h.n
 ),
 fields AS (
-    SELECT n, kind, raw, detail, hint, context,
+    SELECT n, line, ext_ts, kind, detail, hint, context,
         CASE WHEN sev IN ('ERROR', 'FATAL', 'PANIC', 'WARNING')
                   AND contains(text, ' at character ')
              THEN regexp_replace(text, ' at character \\d+$', '') ELSE text END AS message,
@@ -218,33 +223,51 @@ fields AS (
                  nullif(regexp_extract(free_text, 'queryid=(-?\\d+)', 1), '')) AS query_id
     FROM heads
 ),
-hashed AS MATERIALIZED (
+judged AS (
     -- macros on plain columns: a macro repeats its argument expression at each use
-    SELECT f.*, hash(raw) AS hk, la_pg_connection_from(client) AS connection_from,
-        la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
-        CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
-             THEN la_infer_sqlstate(message) END AS inferred_sqlstate
-    FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
+    SELECT *,
+        CASE kind
+            WHEN 'bad' THEN 'line does not fit log_line_prefix ' || $prefix_text
+            WHEN 'tab' THEN 'continuation line with no log entry above it'
+            ELSE CASE WHEN ts IS NULL AND $has_ts THEN 'unreadable timestamp: ' || ts_text END
+        END AS _reject
+    FROM (
+        SELECT f.*, CASE WHEN ext_ts IS NULL THEN line ELSE ext_ts || ' ' || line END AS id_key,
+            la_pg_connection_from(client) AS connection_from,
+            la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
+            CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
+                 THEN la_infer_sqlstate(message) END AS inferred_sqlstate
+        FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
+    )
+),
+hashed AS MATERIALIZED (
+    SELECT *, hash(id_key) AS hk FROM judged
 ),
 repeated AS (
-    -- occurrence numbers only where an entry's text repeats: a window over all rows
-    -- costs, and the 64-bit hash finds the candidates far cheaper than md5 text
-    SELECT n, row_number() OVER (PARTITION BY raw ORDER BY n) AS occurrence
+    -- occurrence numbers only where a first line repeats: a window over all rows
+    -- costs, and the 64-bit hash finds the candidates far cheaper than the text
+    SELECT n, row_number() OVER (PARTITION BY id_key ORDER BY n) AS occurrence
     FROM hashed WHERE hk IN (SELECT hk FROM hashed GROUP BY hk HAVING count(*) > 1)
+),
+rejected_raw AS (
+    -- everything a rejected entry adds to its first line, for rejected_rows
+    SELECT k.entry, string_agg(l.line, chr(10) ORDER BY k.n) AS more_raw
+    FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
+    WHERE k.n <> k.entry
+      AND k.entry IN (SELECT n FROM hashed WHERE _reject IS NOT NULL OR ts IS NULL)
+    GROUP BY k.entry
 )
-SELECT n AS _line, raw AS _raw,
-    md5(raw) || '#' || coalesce(r.occurrence, 1) AS id,
+SELECT n AS _line,
+    CASE WHEN _reject IS NULL AND ts IS NOT NULL THEN NULL
+         WHEN x.more_raw IS NULL THEN line ELSE line || chr(10) || x.more_raw END AS _raw,
+    md5(id_key) || '#' || coalesce(r.occurrence, 1) AS id,
     ts, severity,
     coalesce(logged_sqlstate, inferred_sqlstate) AS sqlstate,
     inferred_sqlstate IS NOT NULL AS sqlstate_inferred,
     message, detail, hint, context, statement, user_name, database, application_name,
     backend_type, session_id, pid, duration_ms, command_tag, connection_from, query_id,
-    CASE kind
-        WHEN 'bad' THEN 'line does not fit log_line_prefix ' || $prefix_text
-        WHEN 'tab' THEN 'continuation line with no log entry above it'
-        ELSE CASE WHEN ts IS NULL AND $has_ts THEN 'unreadable timestamp: ' || ts_text END
-    END AS _reject
-FROM hashed LEFT JOIN repeated r USING (n)
+    _reject
+FROM hashed LEFT JOIN repeated r USING (n) LEFT JOIN rejected_raw x ON x.entry = n
 """
 
 
@@ -292,7 +315,8 @@ def _stage_text_lines(
         unique_ids=True,
     )
     preamble = ctx.execute(
-        "SELECT count(*), min_by(line, n) FROM _la_pg_links WHERE kind = 'foreign' AND entry = n"
+        "SELECT count(*), min_by(l.line, n) FROM _la_pg_links k JOIN _la_pg_lines l USING (n) "
+        "WHERE k.kind = 'foreign' AND k.entry = n"
     ).fetchone()
     if preamble and preamble[0]:
         # A container's entrypoint or pg_ctl writes its own lines into the same stream
@@ -460,7 +484,7 @@ _JSON_STRUCT_SQL = (
     + ", CASE WHEN v[6] IS NULL THEN v[5] ELSE v[5] || ':' || v[6] END AS connection_from "
     "FROM (SELECT _line, j, json_extract_string(j, $paths) AS v FROM ("
     "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects($path, "
-    "format = 'newline_delimited', maximum_object_size = 1073741824)) WHERE __FILTER__)"
+    "format = 'newline_delimited', maximum_object_size = 67108864)) WHERE __FILTER__)"
 )
 
 
@@ -502,7 +526,7 @@ def _load_cnpg(ctx: FileContext) -> None:
         )
     skipped = ctx.execute(
         "SELECT count(*) FROM read_json_objects($path, format = 'newline_delimited', "
-        "maximum_object_size = 1073741824) WHERE (json->'record') IS NULL "
+        "maximum_object_size = 67108864) WHERE (json->'record') IS NULL "
         "AND coalesce(json_extract_string(json, '$.logger'), '') <> 'postgres'",
         {"path": ctx.sql_path},
     ).fetchone()
