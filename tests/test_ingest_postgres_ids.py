@@ -1,0 +1,57 @@
+"""Row ids and raw text of Postgres stderr entries: an id hashes the entry's first line
+(time, pid, message) with its occurrence number among equal first lines; the whole raw
+entry is kept for rejected entries."""
+
+from __future__ import annotations
+
+from loganalyze.ingest import ingest
+
+ERROR = "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres ERROR:  column registrations.id does not exist\n"
+STATEMENT_A = "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres STATEMENT:  SELECT id FROM registrations\n"
+STATEMENT_B = "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres STATEMENT:  SELECT id FROM webinars\n"
+CHECKPOINT = "2026-11-20 09:00:02.000 UTC [77] LOG:  checkpoint starting: time\n"
+
+
+def _write(path, *lines):
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def test_equal_first_lines_with_different_statements_are_two_rows_and_reingest_adds_nothing(con, tmp_path):
+    log = _write(tmp_path / "a.log", ERROR, STATEMENT_A, ERROR, STATEMENT_B, CHECKPOINT)
+    first = ingest([log], con)
+    assert (first.rows, first.rejected) == (3, 0)
+    rows = con.execute(
+        "SELECT statement, split_part(id, '#', 2) FROM postgres_logs WHERE severity = 'ERROR' ORDER BY statement"
+    ).fetchall()
+    assert rows == [("SELECT id FROM registrations", "1"), ("SELECT id FROM webinars", "2")]
+    again = ingest([_write(tmp_path / "b.log", ERROR, STATEMENT_A, ERROR, STATEMENT_B, CHECKPOINT)], con)
+    assert (again.rows, again.duplicates) == (0, 3)
+
+
+def test_an_overlapping_export_cut_inside_an_entry_adds_it_once(con, tmp_path):
+    ingest([_write(tmp_path / "whole.log", ERROR, STATEMENT_A, CHECKPOINT)], con)
+    # the next export page starts with the entry's first line only (its STATEMENT was cut)
+    cut = ingest([_write(tmp_path / "cut.log", ERROR, CHECKPOINT)], con)
+    assert (cut.rows, cut.duplicates) == (0, 2)
+    assert con.execute("SELECT statement FROM postgres_logs WHERE severity = 'ERROR'").fetchall() == [
+        ("SELECT id FROM registrations",)
+    ]
+
+
+def test_ids_differ_when_only_the_time_differs(con, tmp_path):
+    later = ERROR.replace("09:00:01.100", "09:00:01.101")
+    summary = ingest([_write(tmp_path / "a.log", ERROR, later)], con)
+    assert summary.rows == 2
+    assert con.execute("SELECT count(DISTINCT split_part(id, '#', 1)) FROM postgres_logs").fetchall() == [(2,)]
+
+
+def test_a_rejected_entry_keeps_all_its_lines(con, tmp_path):
+    unknown_zone = ERROR.replace(" UTC ", " XYZT ")
+    statement = STATEMENT_A.replace(" UTC ", " XYZT ")
+    summary = ingest([_write(tmp_path / "a.log", CHECKPOINT, unknown_zone, statement, "\tAND user_id = $1\n")], con)
+    assert (summary.rows, summary.rejected) == (1, 1)
+    assert con.execute("SELECT line, reason, raw FROM rejected_rows").fetchall() == [
+        (2, "unreadable timestamp: 2026-11-20 09:00:01.100 XYZT",
+         unknown_zone + statement + "\tAND user_id = $1"),
+    ]
