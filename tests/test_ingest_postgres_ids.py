@@ -4,7 +4,14 @@ entry is kept for rejected entries."""
 
 from __future__ import annotations
 
-from loganalyze.ingest import ingest
+import pytest
+
+from loganalyze.ingest import ingest, postgres
+from loganalyze.store import connect
+
+from .conftest import TEST_DATA
+
+DATA = TEST_DATA / "postgres"
 
 ERROR = "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres ERROR:  column registrations.id does not exist\n"
 STATEMENT_A = "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres STATEMENT:  SELECT id FROM registrations\n"
@@ -55,3 +62,19 @@ def test_a_rejected_entry_keeps_all_its_lines(con, tmp_path):
         (2, "unreadable timestamp: 2026-11-20 09:00:01.100 XYZT",
          unknown_zone + statement + "\tAND user_id = $1"),
     ]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3])
+@pytest.mark.parametrize("name", ["interleaved.log", "repeated.log", "with_sqlstate.log", "unknown_prefix.log"])
+def test_staging_in_chunks_of_entries_gives_the_same_rows(tmp_path, monkeypatch, name, chunk):
+    def everything(chunk_lines):
+        monkeypatch.setattr(postgres, "STAGE_CHUNK_LINES", chunk_lines)
+        con = connect()
+        summary = ingest([DATA / name], con, log_line_prefix="%m [%p] " if name == "unknown_prefix.log" else None)
+        rows = con.execute("SELECT * EXCLUDE (file_id) FROM postgres_logs ORDER BY id").fetchall()
+        rejected = con.execute("SELECT line, reason, raw FROM rejected_rows ORDER BY line").fetchall()
+        return summary.rows, summary.rejected, rows, rejected
+
+    whole = everything(1_000_000)
+    assert whole[0] + whole[1] > 0
+    assert everything(chunk) == whole

@@ -147,7 +147,30 @@ FROM others o JOIN (
 ) l USING (n)
 """
 
-# Entries → normalized rows (see core.FileContext.stage for the bookkeeping columns).
+# The lines that head an entry: every start line, plus the few lines that head an entry
+# of their own (a line that does not fit the prefix, a section line with no entry above).
+_HEAD_FILTER = (
+    "(kind = 'start' OR (kind <> 'foreign' AND n IN (SELECT n FROM _la_pg_links WHERE entry = n)))"
+)
+
+# The text an id hashes: the entry's first line, with the envelope's time when the line
+# has none.
+_ID_KEY = "CASE WHEN ext_ts IS NULL THEN line ELSE ext_ts || ' ' || line END"
+
+# Occurrence numbers, only where a first line repeats (a window over every head costs;
+# the 64-bit hash finds the candidates far cheaper than the text). Computed over the
+# whole file once, so that entries staged in separate chunks still count on.
+_REPEATS_SQL = (
+    "CREATE OR REPLACE TEMP TABLE _la_pg_repeats AS "
+    "WITH heads AS NOT MATERIALIZED (SELECT n, " + _ID_KEY + " AS id_key FROM _la_pg_lines WHERE " + _HEAD_FILTER + ") "
+    "SELECT n, row_number() OVER (PARTITION BY id_key ORDER BY n) AS occurrence FROM heads "
+    "WHERE hash(id_key) IN (SELECT hash(id_key) AS hk FROM heads GROUP BY hk HAVING count(*) > 1)"
+)
+
+# Entries whose first line is in [$lo, $hi) → normalized rows (see
+# core.FileContext.stage for the bookkeeping columns). Every line already knows its
+# entry (_la_pg_links), so a file is staged in chunks of entries, each a bounded piece
+# of work, with nothing carried between chunks.
 # A row's id is the md5 of its entry's first line (with the envelope's time, when the
 # line has none) and its occurrence number among entries of the file with the same
 # first line: the first line carries time, pid and message, so the occurrence number
@@ -161,7 +184,9 @@ conts AS (
     -- tab-indented lines continuing the prefixed line above them (few)
     SELECT k.section, string_agg(substr(l.line, 2), chr(10) ORDER BY k.n) AS more
     FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
-    WHERE k.kind = 'tab' AND k.section IS NOT NULL GROUP BY k.section
+    WHERE k.kind = 'tab' AND k.section IS NOT NULL AND k.entry >= $lo AND k.entry < $hi
+      AND l.n >= $lo
+    GROUP BY k.section
 ),
 -- the sections (DETAIL, STATEMENT, ...) of each multi-line entry, one row per entry
 multi AS (
@@ -175,17 +200,14 @@ multi AS (
             CASE WHEN c.more IS NULL THEN substr(l.line, l.cut + 1)
                  ELSE substr(l.line, l.cut + 1) || chr(10) || c.more END AS sub_text
         FROM _la_pg_links k JOIN _la_pg_lines l USING (n) LEFT JOIN conts c ON c.section = k.n
-        WHERE k.kind = 'sub' AND k.n <> k.entry
+        WHERE k.kind = 'sub' AND k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n >= $lo
     )
     GROUP BY entry
 ),
--- first lines: every start line, plus the few lines that head an entry of their own
--- (a line that does not fit the prefix, a section line with no entry above)
 firsts AS (
     SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, pid, ext_ts, f_ts, f_sqlstate, f_user, f_db, f_app, f_backend, f_session, f_command, f_client, f_host, f_query_id, f_free
     FROM _la_pg_lines
-    WHERE kind = 'start'
-       OR (kind <> 'foreign' AND n IN (SELECT n FROM _la_pg_links WHERE entry = n))
+    WHERE n >= $lo AND n < $hi AND __HEAD_FILTER__
 ),
 heads AS (
     SELECT h.n, h.line, h.kind, h.sev, h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id,
@@ -232,7 +254,7 @@ judged AS (
             ELSE CASE WHEN ts IS NULL AND $has_ts THEN 'unreadable timestamp: ' || ts_text END
         END AS _reject
     FROM (
-        SELECT f.*, CASE WHEN ext_ts IS NULL THEN line ELSE ext_ts || ' ' || line END AS id_key,
+        SELECT f.*, __ID_KEY__ AS id_key,
             la_pg_connection_from(client) AS connection_from,
             la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
             CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
@@ -240,20 +262,12 @@ judged AS (
         FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
     )
 ),
-hashed AS MATERIALIZED (
-    SELECT *, hash(id_key) AS hk FROM judged
-),
-repeated AS (
-    -- occurrence numbers only where a first line repeats: a window over all rows
-    -- costs, and the 64-bit hash finds the candidates far cheaper than the text
-    SELECT n, row_number() OVER (PARTITION BY id_key ORDER BY n) AS occurrence
-    FROM hashed WHERE hk IN (SELECT hk FROM hashed GROUP BY hk HAVING count(*) > 1)
-),
+hashed AS MATERIALIZED (SELECT * FROM judged),
 rejected_raw AS (
     -- everything a rejected entry adds to its first line, for rejected_rows
     SELECT k.entry, string_agg(l.line, chr(10) ORDER BY k.n) AS more_raw
     FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
-    WHERE k.n <> k.entry
+    WHERE k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n >= $lo
       AND k.entry IN (SELECT n FROM hashed WHERE _reject IS NOT NULL OR ts IS NULL)
     GROUP BY k.entry
 )
@@ -267,8 +281,12 @@ SELECT n AS _line,
     message, detail, hint, context, statement, user_name, database, application_name,
     backend_type, session_id, pid, duration_ms, command_tag, connection_from, query_id,
     _reject
-FROM hashed LEFT JOIN repeated r USING (n) LEFT JOIN rejected_raw x ON x.entry = n
-"""
+FROM hashed LEFT JOIN _la_pg_repeats r USING (n) LEFT JOIN rejected_raw x ON x.entry = n
+""".replace("__HEAD_FILTER__", _HEAD_FILTER).replace("__ID_KEY__", _ID_KEY)
+
+STAGE_CHUNK_LINES = 1_000_000
+"""Lines per staged chunk: bounds the stage's working set (about 400 MB of a typical
+server log) whatever the file's size."""
 
 
 def _macros_sql() -> str:
@@ -308,12 +326,15 @@ def _stage_text_lines(
     )
     ctx.execute("DROP TABLE _la_pg_raw")
     ctx.execute(_LINK_SQL)
-    ctx.stage(
-        "postgres_logs",
-        _ENTRIES_SQL,
-        {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix)},
-        unique_ids=True,
-    )
+    ctx.execute(_REPEATS_SQL)
+    (last,) = ctx.execute("SELECT coalesce(max(n), 0) FROM _la_pg_lines").fetchone()  # type: ignore[misc]
+    for lo in range(1, int(last) + 1, STAGE_CHUNK_LINES):
+        ctx.stage(
+            "postgres_logs",
+            _ENTRIES_SQL,
+            {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix), "lo": lo, "hi": lo + STAGE_CHUNK_LINES},
+            unique_ids=True,
+        )
     preamble = ctx.execute(
         "SELECT count(*), min_by(l.line, n) FROM _la_pg_links k JOIN _la_pg_lines l USING (n) "
         "WHERE k.kind = 'foreign' AND k.entry = n"
@@ -325,6 +346,7 @@ def _stage_text_lines(
                  f"PostgreSQL log lines, e.g. {preamble[1][:80]!r}")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_lines")
     ctx.execute("DROP TABLE IF EXISTS _la_pg_links")
+    ctx.execute("DROP TABLE IF EXISTS _la_pg_repeats")
 
 
 def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> PrefixChoice:
