@@ -47,13 +47,15 @@ TABLES = ("postgres_logs",)
 # `docker logs`/`docker compose logs` transport prefixes are cut off when the sample
 # shows them ($strip_transport), so tab continuation lines keep their leading tab.
 # new_line '\r\n' reads LF and CRLF files alike (and drops the CR itself).
+# A line may hold a statement of up to 64 MB; the read buffer is that size too (DuckDB's
+# default is 16 maximal lines, more than a modest memory budget holds).
 _READ_LINES = (
     "SELECT NULL::BIGINT AS n0, CASE WHEN $strip_transport "
     "THEN substr(line, length(regexp_extract(line, $transport_re)) + 1) ELSE line END AS line, "
     "NULL::VARCHAR AS ext_ts FROM read_csv($path, "
     "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
     "auto_detect = false, strict_mode = false, new_line = '\\r\\n', "
-    "max_line_size = 104857600)"
+    "max_line_size = 67108864, buffer_size = 67108864)"
 )
 
 # Entries of a JSON envelope (one per line, or an array) whose text field holds one
