@@ -468,7 +468,7 @@ def _load_csvlog(ctx: FileContext) -> None:
         "CREATE OR REPLACE TEMP TABLE _la_pg_struct AS SELECT row_number() OVER () AS _line, "
         + raw + " AS _raw, * FROM read_csv($path, columns = " + cols + ", header = false, "
         "delim = ',', quote = '\"', escape = '\"', null_padding = true, auto_detect = false, "
-        "strict_mode = false, parallel = false, max_line_size = 104857600)",
+        "strict_mode = false, parallel = false, max_line_size = 67108864, buffer_size = 67108864)",
         {"path": ctx.sql_path},
     )
     _stage_struct(ctx)
