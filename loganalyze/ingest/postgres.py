@@ -187,7 +187,7 @@ conts AS (
     SELECT k.section, string_agg(substr(l.line, 2), chr(10) ORDER BY k.n) AS more
     FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
     WHERE k.kind = 'tab' AND k.section IS NOT NULL AND k.entry >= $lo AND k.entry < $hi
-      AND l.n >= $lo
+      AND l.n BETWEEN $lo AND $reach
     GROUP BY k.section
 ),
 -- the sections (DETAIL, STATEMENT, ...) of each multi-line entry, one row per entry
@@ -202,7 +202,7 @@ multi AS (
             CASE WHEN c.more IS NULL THEN substr(l.line, l.cut + 1)
                  ELSE substr(l.line, l.cut + 1) || chr(10) || c.more END AS sub_text
         FROM _la_pg_links k JOIN _la_pg_lines l USING (n) LEFT JOIN conts c ON c.section = k.n
-        WHERE k.kind = 'sub' AND k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n >= $lo
+        WHERE k.kind = 'sub' AND k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n BETWEEN $lo AND $reach
     )
     GROUP BY entry
 ),
@@ -269,7 +269,7 @@ rejected_raw AS (
     -- everything a rejected entry adds to its first line, for rejected_rows
     SELECT k.entry, string_agg(l.line, chr(10) ORDER BY k.n) AS more_raw
     FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
-    WHERE k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n >= $lo
+    WHERE k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n BETWEEN $lo AND $reach
       AND k.entry IN (SELECT n FROM hashed WHERE _reject IS NOT NULL OR ts IS NULL)
     GROUP BY k.entry
 )
@@ -307,34 +307,43 @@ def _stage_text_lines(
     params = compiled.sql_params()
     # Line numbers come from the order rows are stored in; a connection tuned with
     # preserve_insertion_order = false would scramble them, and with them every entry.
+    # The parsed lines keep that order too, so each chunk below reads only its own
+    # part of them (row groups are skipped by their range of line numbers).
     (in_order,) = ctx.execute("SELECT current_setting('preserve_insertion_order')").fetchone()  # type: ignore[misc]
     if not in_order:
         ctx.execute("SET preserve_insertion_order = true")
     try:
         ctx.execute("CREATE OR REPLACE TEMP TABLE _la_pg_raw AS " + lines_sql, lines_params)
+        ctx.execute(
+            _PARSE_SQL,
+            {
+                **{k: v for k, v in params.items() if k.startswith("g_")},
+                "has_pid": compiled.has_pid,
+                "re": compiled.regex,
+                "names": params["names"],
+                "mark": SEVERITY_MARK_RE,
+                "section_tags": list(SECTION_TAGS),
+            },
+        )
     finally:
         if not in_order:
             ctx.execute("SET preserve_insertion_order = false")
-    ctx.execute(
-        _PARSE_SQL,
-        {
-            **{k: v for k, v in params.items() if k.startswith("g_")},
-            "has_pid": compiled.has_pid,
-            "re": compiled.regex,
-            "names": params["names"],
-            "mark": SEVERITY_MARK_RE,
-            "section_tags": list(SECTION_TAGS),
-        },
-    )
     ctx.execute("DROP TABLE _la_pg_raw")
     ctx.execute(_LINK_SQL)
     ctx.execute(_REPEATS_SQL)
     (last,) = ctx.execute("SELECT coalesce(max(n), 0) FROM _la_pg_lines").fetchone()  # type: ignore[misc]
     for lo in range(1, int(last) + 1, STAGE_CHUNK_LINES):
+        hi = lo + STAGE_CHUNK_LINES
+        # the last line of the chunk's entries (a backend's STATEMENT may come after
+        # lines of others): bounds each chunk's scan of the lines to its own part
+        (reach,) = ctx.execute(
+            "SELECT coalesce(max(n), $hi) FROM _la_pg_links WHERE entry >= $lo AND entry < $hi",
+            {"lo": lo, "hi": hi},
+        ).fetchone()  # type: ignore[misc]
         ctx.stage(
             "postgres_logs",
             _ENTRIES_SQL,
-            {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix), "lo": lo, "hi": lo + STAGE_CHUNK_LINES},
+            {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix), "lo": lo, "hi": hi, "reach": reach},
             unique_ids=True,
         )
     preamble = ctx.execute(
