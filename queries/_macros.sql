@@ -208,14 +208,21 @@ scored AS (
                AS baseline_median
     FROM dense
 ),
-storm_windows AS (
-    SELECT *,
-           CASE WHEN merge
-                THEN w - width * row_number() OVER (PARTITION BY k1, k2, k3 ORDER BY w)
-                ELSE w END AS episode
+-- Runs of consecutive windows at or above min_count.
+hot AS (
+    SELECT *, n >= multiple * baseline_median AS triggers,
+           w - width * row_number() OVER (PARTITION BY k1, k2, k3 ORDER BY w) AS run
     FROM scored
-    WHERE n >= min_count AND n >= multiple * baseline_median
-)
+    WHERE n >= min_count
+),
+-- A storm starts at a window that jumps to `multiple` times its baseline and lasts while
+-- the count stays at or above min_count: a sustained storm raises its own baseline, and
+-- must not stop being one for that.
+storm_windows AS (
+    SELECT *, CASE WHEN merge THEN run ELSE w END AS episode
+    FROM hot
+    QUALIFY w >= min(CASE WHEN triggers THEN w END) OVER (PARTITION BY k1, k2, k3, run)
+),
 SELECT min(w) AS window_start, k1, k2, k3, mode(label) AS label,
        sum(n)::BIGINT AS count, max(n) AS peak_count, count(*) AS windows,
        arg_min(baseline_median, w) AS baseline_median,

@@ -5,7 +5,7 @@
 --   episode rules as conflict_storms.
 -- rank: 30
 -- param min_count: integer = 10 -- fewest responses in a window for a storm
--- param multiple: double = 3.0 -- a storm window has at least this multiple of the baseline median
+-- param multiple: double = 3.0 -- a storm starts at a window with at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
 -- param episodes: boolean = true -- merge consecutive storm windows into one row (false: a row per window)
 -- subject: source, status_class, path
