@@ -172,6 +172,7 @@ def compile_prefix(prefix: str, *, generic: bool = False) -> CompiledPrefix:
                 f"unknown escape %{esc} in log_line_prefix {prefix!r}"
             )
         field, value_re = ESCAPES[esc]
+        value_re = _greedy_before(value_re, prefix[i : i + 1]) if not pad else value_re
         if field in groups or field in ("local_address", "line_num", "leader_pid", "vxid", "txid", "session_start"):
             part = "(?:" + value_re + ")"
         else:
@@ -200,6 +201,19 @@ def compile_prefix(prefix: str, *, generic: bool = False) -> CompiledPrefix:
     return CompiledPrefix(
         prefix=prefix, regex=regex, groups=groups, group_count=next_group, generic=generic
     )
+
+
+# Lazy value classes, and the literal characters they cannot match: before such a
+# character the greedy form matches exactly the same text, and RE2 extracts groups of a
+# greedy class faster (about 15% of the whole line regex on a server log).
+_STOPS_OF_LAZY = {r"\S*?": " \t", r"[^\s@]*?": " \t@"}
+
+
+def _greedy_before(value_re: str, next_char: str) -> str:
+    stops = _STOPS_OF_LAZY.get(value_re)
+    if stops and next_char and next_char in stops:
+        return value_re[:-1]
+    return value_re
 
 
 def strip_leading_time(prefix: str) -> str | None:
