@@ -10,11 +10,12 @@
   (`textPayload` = a stderr line without its time), Amazon RDS prefixes.
 
 Text is read as lines by DuckDB and parsed with one regex per line; the few lines that
-continue an entry are joined to it with ASOF joins (latest entry line of the same pid at
-or before them); no Python runs per line. Text logs carry no ids: a
-row's id is the md5 of the entry's full text plus its occurrence number among identical
-entries of the file, so re-ingesting a file (or an overlapping one) adds nothing while
-genuinely repeated entries are all kept.
+continue an entry are joined to it with ASOF joins over line numbers (latest entry line
+of the same pid at or before them); entries are then built in chunks of lines, so each
+step's work stays bounded; no Python runs per line. Text logs carry no ids: a row's id
+is the md5 of the entry's first line plus its occurrence number among entries of the
+file with the same first line, so re-ingesting a file (or an overlapping one) adds
+nothing while genuinely repeated entries are all kept.
 """
 
 from __future__ import annotations
