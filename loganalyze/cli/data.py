@@ -50,7 +50,7 @@ def ingest_command(
     memory_limit: Annotated[
         str | None,
         typer.Option(help="Memory budget of the ingest (e.g. 2GB); beyond it DuckDB spills to a "
-                     "temporary directory. Default: $LOGANALYZE_MEMORY_LIMIT, else 2GB."),
+                     "temporary directory. Default: $LOGANALYZE_MEMORY_LIMIT, else 1.5GB."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:

@@ -427,7 +427,7 @@ def ingest(
     parse but cannot be normalized are kept in `rejected_rows` and counted; with
     `strict=True` any of them fails the ingest.
 
-    Memory is bounded by `memory_limit` (else $LOGANALYZE_MEMORY_LIMIT, else 2GB):
+    Memory is bounded by `memory_limit` (else $LOGANALYZE_MEMORY_LIMIT, else 1.5GB):
     beyond it DuckDB spills to a temporary directory instead of growing, so an export
     of many GB ingests in bounded memory.
     """
@@ -469,7 +469,8 @@ def ingest(
     return summary
 
 
-DEFAULT_MEMORY_LIMIT = "2GB"
+# DuckDB holds this much and spills the rest; the process as a whole stays under 2 GB.
+DEFAULT_MEMORY_LIMIT = "1.5GB"
 MEMORY_ENV_VAR = "LOGANALYZE_MEMORY_LIMIT"
 
 
