@@ -59,7 +59,9 @@ def main(argv: list[str]) -> int:
     con.execute("SET enable_progress_bar = false")  # it would draw on stdout, into the profile
     timed = TimedConnection(con)
     started = time.perf_counter()
-    summary = ingest(args.files, timed, log_line_prefix=args.log_line_prefix)  # type: ignore[arg-type]
+    # ingest() sets its own memory budget for the run; the limit is handed to it too.
+    summary = ingest(args.files, timed, log_line_prefix=args.log_line_prefix,  # type: ignore[arg-type]
+                     memory_limit=args.memory_limit)
     total = time.perf_counter() - started
     print(f'{{"rows": {summary.rows}, "seconds": {total:.3f}}}' if args.quiet else
           f"ingest of {len(args.files)} file(s): {summary.rows:,} rows in {total:.2f} s")

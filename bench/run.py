@@ -705,7 +705,7 @@ def section_memory(plan: Plan, inputs: Inputs, workdir: Path) -> Section:
         say("memory: the same ingest with DuckDB memory_limit=1GB")
         try:
             limited.runs.append(limited.once(workdir))
-            sec.text("The same files through the library with `connect(..., memory_limit='1GB')`:")
+            sec.text("The same files through the library with `ingest(..., memory_limit='1GB')`:")
             sec.table(THROUGHPUT_HEADER, throughput_rows([limited], nbytes, rows))
         except BenchError as exc:
             sec.text(f"With memory_limit=1GB the ingest failed: `{exc}`")
