@@ -20,7 +20,16 @@ import json
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .postgrest import strip_transport
-from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
+from .textlines import (
+    LINE_ID_SQL,
+    LINE_NUMBER_SQL,
+    NONBLANK_SQL,
+    REPEATS_CTE,
+    SPLIT_LINES_SQL,
+    TRANSPORT_PREFIX_RE,
+    drop_parsed,
+    parse_lines,
+)
 
 # One JSON parse per line into the fields we read (all as text; numbers converted below).
 GOTRUE_FIELDS = json.dumps({
@@ -33,42 +42,17 @@ GOTRUE_FIELDS = json.dumps({
     "auth_audit_event": {"action": "VARCHAR", "actor_id": "VARCHAR", "request_id": "VARCHAR"},
 })
 
-_LOAD_SQL = """
-WITH lines AS (""" + SPLIT_LINES_SQL + """),
-parsed AS (
-    SELECT _line, line, body, docker_time,
-           CASE WHEN json_valid(body) AND starts_with(ltrim(body), '{')
-                THEN json_transform(body, '""" + GOTRUE_FIELDS + """') END AS g
-    FROM lines
-),
-shaped AS (
-    SELECT _line, line, body, g,
-           la_ts(coalesce(la_nullif_text(g.time), nullif(docker_time, ''))) AS ts,
-           coalesce(la_nullif_text(g.request_id), la_nullif_text(g.auth_audit_event.request_id))
-               AS request_id,
-           la_int(g.status) AS status,
-           -- the error text of a pre-2.194 error line (no status, not `request completed`)
-           CASE WHEN g.status IS NULL AND g.msg IS DISTINCT FROM 'request completed'
-                THEN la_nullif_text(g.error) END AS error_line_error
-    FROM parsed
-)
-SELECT _line, line AS _raw,
-       'gotrue:' || """ + LINE_ID_SQL + """ AS id,
-       ts,
+# One row per line of the file: the JSON parsed once, every column but the id and the
+# carried-over error (see `_STAGE_SQL`).
+_PARSE_SQL = """
+SELECT transport, body, _blank, hash(body) AS _key, ts, request_id, status, error_line_error,
        la_nullif_text(g.level) AS level,
        la_nullif_text(g.msg) AS msg,
        la_nullif_text(g.method) AS method,
        la_auth_path(la_nullif_text(g.path)) AS path,
-       status,
        la_double(g.duration) / 1e6 AS duration_ms,
        la_nullif_text(g.error_code) AS error_code,
-       coalesce(la_nullif_text(g.error),
-           CASE WHEN g.msg = 'request completed' AND request_id IS NOT NULL THEN
-               last_value(error_line_error IGNORE NULLS) OVER (
-                   PARTITION BY request_id ORDER BY _line
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-           END) AS error,
-       request_id,
+       la_nullif_text(g.error) AS error,
        la_nullif_text(g.grant_type) AS grant_type,
        coalesce(la_nullif_text(g.auth_event.actor_id), la_nullif_text(g.auth_audit_event.actor_id),
                 la_nullif_text(g.user_id)) AS user_id,
@@ -76,20 +60,60 @@ SELECT _line, line AS _raw,
        coalesce(la_nullif_text(g.auth_event.action), la_nullif_text(g.auth_audit_event.action),
                 la_nullif_text(g.action)) AS action,
        la_nullif_text(g.component) AS component,
-       body AS event_message,
        CASE WHEN g IS NULL THEN 'not a GoTrue JSON line'
             WHEN la_nullif_text(g.time) IS NULL AND ts IS NULL THEN 'GoTrue line without "time"'
             WHEN ts IS NULL THEN 'unreadable time: ' || g.time
             WHEN la_not_number(g.status) THEN 'status is not a number: ' || g.status
             WHEN la_not_number(g.duration) THEN 'duration is not a number: ' || g.duration
        END AS _reject
-FROM shaped
+FROM (
+    SELECT *,
+           la_ts(coalesce(la_nullif_text(g.time), nullif(docker_time, ''))) AS ts,
+           coalesce(la_nullif_text(g.request_id), la_nullif_text(g.auth_audit_event.request_id))
+               AS request_id,
+           la_int(g.status) AS status,
+           -- the error text of a pre-2.194 error line (no status, not `request completed`)
+           CASE WHEN g.status IS NULL AND g.msg IS DISTINCT FROM 'request completed'
+                THEN la_nullif_text(g.error) END AS error_line_error
+    FROM (
+        SELECT *, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank,
+               -- a line that is no JSON object parses to NULL (rejected below)
+               CASE WHEN starts_with(ltrim(body), '{')
+                    THEN try(json_transform(body, '""" + GOTRUE_FIELDS + """')) END AS g
+        FROM (""" + SPLIT_LINES_SQL + """)
+    )
+)
+"""
+
+# The rows, with ids and the error of a pre-2.194 error line copied onto its `request
+# completed` line: a window over the few requests that have such a line, not the file.
+_STAGE_SQL = """
+WITH """ + REPEATS_CTE + """,
+carried AS (
+    SELECT _row, last_value(error_line_error IGNORE NULLS) OVER (
+               PARTITION BY request_id ORDER BY _row
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS carried_error,
+           msg
+    FROM (SELECT rowid AS _row, request_id, error_line_error, msg FROM _la_parsed
+          WHERE request_id IN (SELECT request_id FROM _la_parsed WHERE error_line_error IS NOT NULL))
+)
+SELECT """ + LINE_NUMBER_SQL + """ AS _line, p.transport || p.body AS _raw,
+       'gotrue:' || """ + LINE_ID_SQL + """ AS id,
+       p.ts, p.level, p.msg, p.method, p.path, p.status, p.duration_ms, p.error_code,
+       coalesce(p.error, CASE WHEN c.msg = 'request completed' THEN c.carried_error END) AS error,
+       p.request_id, p.grant_type, p.user_id, p.remote_addr, p.action, p.component,
+       p.body AS event_message, p._reject
+FROM _la_parsed p
+LEFT JOIN repeats r ON r._row = p.rowid
+LEFT JOIN carried c ON c._row = p.rowid
+WHERE NOT p._blank
 """
 
 
 def _load(ctx: FileContext) -> None:
-    ctx.stage("auth_logs", _LOAD_SQL, {"path": ctx.sql_path, "prefix_re": TRANSPORT_PREFIX_RE},
-              unique_ids=True)
+    numbering = parse_lines(ctx, _PARSE_SQL, {"path": ctx.sql_path, "prefix_re": TRANSPORT_PREFIX_RE})
+    ctx.stage("auth_logs", _STAGE_SQL, numbering, unique_ids=True)
+    drop_parsed(ctx)
 
 
 # Keys that mark a JSON line as someone else's: hosted/Logflare rows, Vercel entries.

@@ -20,44 +20,60 @@ from .postgrest import (
     count_matching,
     looks_like_postgrest_access,
 )
-from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
+from .textlines import (
+    LINE_ID_SQL,
+    LINE_NUMBER_SQL,
+    NONBLANK_SQL,
+    REPEATS_CTE,
+    SPLIT_LINES_SQL,
+    TRANSPORT_PREFIX_RE,
+    drop_parsed,
+    parse_lines,
+)
 
 NGINX_ERROR_RE = r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] "
 
-_LOAD_SQL = """
-WITH lines AS (""" + SPLIT_LINES_SQL + """),
-parsed AS (
-    SELECT _line, line, body, """ + ACCESS_FIELDS_SQL + """ AS a FROM lines
-),
-shaped AS (
-    SELECT *, try_strptime(a.time, $time_format) AS ts FROM parsed
-)
-SELECT _line, line AS _raw,
-       'kong:' || """ + LINE_ID_SQL + """ AS id,
-       ts,
+# One row per line of the file, every column but the id.
+_PARSE_SQL = """
+SELECT transport, body, _blank, hash(body) AS _key, ts,
        a.method AS method,
        split_part(a.url, '?', 1) AS path,
        CASE WHEN contains(a.url, '?') THEN substr(a.url, strpos(a.url, '?')) END AS query,
        la_int(a.status) AS status,
        nullif(nullif(a.ua, ''), '-') AS user_agent,
        a.ip AS ip,
-       body AS event_message,
        CASE WHEN a IS NULL AND regexp_matches(body, $error_re)
                 THEN 'nginx error-log line (not a request)'
             WHEN a IS NULL THEN 'not an nginx combined access line'
             WHEN ts IS NULL THEN 'unreadable time: ' || a.time END AS _reject
-FROM shaped
+FROM (
+    SELECT *, try_strptime(a.time, $time_format) AS ts
+    FROM (SELECT *, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank, """ + ACCESS_FIELDS_SQL + """ AS a
+          FROM (""" + SPLIT_LINES_SQL + """))
+)
+"""
+
+_STAGE_SQL = """
+WITH """ + REPEATS_CTE + """
+SELECT """ + LINE_NUMBER_SQL + """ AS _line, p.transport || p.body AS _raw,
+       'kong:' || """ + LINE_ID_SQL + """ AS id,
+       p.ts, p.method, p.path, p.query, p.status, p.user_agent, p.ip,
+       p.body AS event_message, p._reject
+FROM _la_parsed p LEFT JOIN repeats r ON r._row = p.rowid
+WHERE NOT p._blank
 """
 
 
 def _load(ctx: FileContext) -> None:
-    ctx.stage("edge_logs", _LOAD_SQL, {
+    numbering = parse_lines(ctx, _PARSE_SQL, {
         "path": ctx.sql_path,
         "prefix_re": TRANSPORT_PREFIX_RE,
         "access_re": ACCESS_RE,
         "error_re": NGINX_ERROR_RE,
         "time_format": TIME_FORMAT,
-    }, unique_ids=True)
+    })
+    ctx.stage("edge_logs", _STAGE_SQL, numbering, unique_ids=True)
+    drop_parsed(ctx)
 
 
 def _sniff(sample: Sample) -> int:

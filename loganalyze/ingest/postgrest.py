@@ -13,7 +13,16 @@ import re
 
 from .core import FileContext, LogFormat, register
 from .files import Sample
-from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
+from .textlines import (
+    LINE_ID_SQL,
+    LINE_NUMBER_SQL,
+    NONBLANK_SQL,
+    REPEATS_CTE,
+    SPLIT_LINES_SQL,
+    TRANSPORT_PREFIX_RE,
+    drop_parsed,
+    parse_lines,
+)
 
 # The Apache/nginx `combined` shape that PostgREST and Kong both write. The groups serve
 # the sniffers; SQL only tests the shape and cuts the fields with string functions.
@@ -42,30 +51,9 @@ VIEWER_PREFIX_CHARS = 20
 QUERY_RE = r"^(WITH|SELECT|INSERT|UPDATE|DELETE|CALL|SET|BEGIN|COMMIT|ROLLBACK)\b"
 TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 
-_LOAD_SQL = """
-WITH lines AS (
-    SELECT _line, line,
-           CASE WHEN regexp_matches(body, $viewer_re) THEN substr(body, $viewer_chars + 1) ELSE body END
-               AS body
-    FROM (""" + SPLIT_LINES_SQL + """)
-),
-parsed AS (
-    SELECT _line, line, body, """ + ACCESS_FIELDS_SQL + """ AS a,
-           regexp_matches(body, $stderr_re) AS is_stderr_line
-    FROM lines
-),
-shaped AS (
-    SELECT _line, line, body, a,
-           a IS NOT NULL AS is_access,
-           a IS NULL AND is_stderr_line AS is_stderr,
-           CASE WHEN is_stderr_line THEN substr(body, $stderr_chars + 3) END AS stderr_message,
-           try_strptime(CASE WHEN a IS NOT NULL THEN a.time
-                             WHEN is_stderr_line THEN left(body, $stderr_chars) END, $time_format) AS ts
-    FROM parsed
-)
-SELECT _line, line AS _raw,
-       'postgrest:' || """ + LINE_ID_SQL + """ AS id,
-       ts,
+# One row per line of the file, every column but the id.
+_PARSE_SQL = """
+SELECT transport, body, _blank, hash(body) AS _key, ts,
        CASE WHEN is_access THEN 'info' END AS level,
        CASE WHEN is_access THEN body ELSE stderr_message END AS message,
        CASE WHEN is_access THEN 'access'
@@ -85,7 +73,34 @@ SELECT _line, line AS _raw,
             THEN la_infer_sqlstate(stderr_message) END AS sqlstate,
        CASE WHEN NOT (is_access OR is_stderr) THEN 'not a PostgREST access or stderr line'
             WHEN ts IS NULL THEN 'unreadable time' END AS _reject
-FROM shaped
+FROM (
+    SELECT *,
+           a IS NOT NULL AS is_access,
+           a IS NULL AND is_stderr_line AS is_stderr,
+           CASE WHEN is_stderr_line THEN substr(body, $stderr_chars + 3) END AS stderr_message,
+           try_strptime(CASE WHEN a IS NOT NULL THEN a.time
+                             WHEN is_stderr_line THEN left(body, $stderr_chars) END, $time_format) AS ts
+    FROM (
+        SELECT *, """ + ACCESS_FIELDS_SQL + """ AS a, regexp_matches(body, $stderr_re) AS is_stderr_line
+        FROM (
+            SELECT transport, docker_time, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank,
+                   -- the line's own text, without the Docker Desktop viewer's column
+                   CASE WHEN regexp_matches(body, $viewer_re) THEN substr(body, $viewer_chars + 1) ELSE body END
+                       AS body
+            FROM (""" + SPLIT_LINES_SQL + """)
+        )
+    )
+)
+"""
+
+_STAGE_SQL = """
+WITH """ + REPEATS_CTE + """
+SELECT """ + LINE_NUMBER_SQL + """ AS _line, p.transport || p.body AS _raw,
+       'postgrest:' || """ + LINE_ID_SQL + """ AS id,
+       p.ts, p.level, p.message, p.kind, p.method, p.path, p.query, p.status, p.role, p.ip,
+       p.user_agent, p.sqlstate, p._reject
+FROM _la_parsed p LEFT JOIN repeats r ON r._row = p.rowid
+WHERE NOT p._blank
 """
 
 
@@ -104,7 +119,9 @@ def _params(ctx: FileContext) -> dict[str, object]:
 
 
 def _load(ctx: FileContext) -> None:
-    ctx.stage("postgrest_logs", _LOAD_SQL, _params(ctx), unique_ids=True)
+    numbering = parse_lines(ctx, _PARSE_SQL, _params(ctx))
+    ctx.stage("postgrest_logs", _STAGE_SQL, numbering, unique_ids=True)
+    drop_parsed(ctx)
 
 
 # ------------------------------------------------------------------ sniffing helpers

@@ -24,7 +24,16 @@ from typing import Any
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .postgrest import docker_time, strip_transport
-from .textlines import LINE_ID_SQL, SPLIT_LINES_SQL, TRANSPORT_PREFIX_RE
+from .textlines import (
+    LINE_ID_SQL,
+    NONBLANK_SQL,
+    PARSED_TABLE,
+    REPEATS_CTE,
+    SPLIT_LINES_SQL,
+    TRANSPORT_PREFIX_RE,
+    drop_parsed,
+    parse_lines,
+)
 
 LEVELS = "debug|info|notice|warning|warn|error|critical|alert|emergency"
 # The head of an entry line: optional `$date`, time of day, metadata, `[level]`. Matched
@@ -37,38 +46,43 @@ REALTIME_METADATA_KEYS = (
     "request_id", "project", "external_id", "application_name", "error_code", "sub", "iss", "exp",
 )
 
-# Entries of an Elixir Logger text log: one row per entry with its continuation lines
-# folded in. Yields _line, _raw, body (the entry's text, for the id), ts, level,
-# message (trailing metadata removed), meta (all `key=value` metadata) and _reject.
-ELIXIR_ENTRIES_SQL = """
-WITH lines AS (""" + SPLIT_LINES_SQL + """),
-numbered AS (
-    SELECT *, sum(CASE WHEN head <> '' THEN 1 ELSE 0 END)
-                  OVER (ORDER BY _line ROWS UNBOUNDED PRECEDING) AS entry
-    FROM (SELECT *, regexp_extract(body, $head_re) AS head FROM lines)
-),
-continuations AS (
-    SELECT entry, min(_line) AS first_line,
-           string_agg(line, chr(10) ORDER BY _line) AS raw_more,
-           string_agg(body, chr(10) ORDER BY _line) AS body_more
-    FROM numbered
-    WHERE head = ''
-    GROUP BY entry
+# Every line of an Elixir Logger text log: the length of its entry head (0 for a line
+# that continues the entry above).
+ELIXIR_LINES_SQL = """
+SELECT transport, docker_time, body, _blank,
+       CASE WHEN _blank THEN 0 ELSE length(regexp_extract(body, $head_re)) END AS head_len
+FROM (SELECT *, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank FROM (""" + SPLIT_LINES_SQL + """))
+"""
+
+# Entries of the lines above: one row per entry with its continuation lines folded in.
+# Continuation lines are few: each finds its entry with an ASOF join (the latest head
+# line before it) instead of a running count over every line; lines before the first
+# entry make a rejected row of their own. Yields _line, _raw (bad rows only), body (the
+# entry's text, for the id), ts, level, message (trailing metadata removed), meta (all
+# `key=value` metadata), _reject, _key and _blank (for REPEATS_CTE).
+# __DAYS__ is the day count of entries dated by --date (see `elixir_entries_sql`).
+_ELIXIR_ENTRIES_SQL = """
+CREATE OR REPLACE TEMP TABLE _la_elixir_entries AS
+WITH
+heads AS (SELECT rowid AS _row FROM _la_parsed WHERE head_len > 0),
+more AS (
+    SELECT coalesce(h._row, -1) AS entry_row, min(c._row) AS first_row,
+           string_agg(c.transport || c.body, chr(10) ORDER BY c._row) AS raw_more,
+           string_agg(c.body, chr(10) ORDER BY c._row) AS body_more
+    FROM (SELECT rowid AS _row, transport, body FROM _la_parsed WHERE head_len = 0 AND NOT _blank) c
+    ASOF LEFT JOIN heads h ON c._row >= h._row
+    GROUP BY entry_row
 ),
 entries AS (
-    SELECT n.entry, n._line, n.line, n.body, n.head, n.docker_time, c.raw_more, c.body_more
-    FROM numbered AS n LEFT JOIN continuations AS c USING (entry)
-    WHERE n.head <> ''
-    UNION ALL
-    SELECT entry, first_line, NULL, NULL, '', '', raw_more, body_more
-    FROM continuations
-    WHERE entry = 0
+    SELECT p.rowid AS _row, p.transport, p.docker_time, p.body AS first_body, left(p.body, p.head_len) AS head,
+           substr(p.body, p.head_len + 1) AS first_message, m.raw_more, m.body_more
+    FROM _la_parsed p LEFT JOIN more m ON m.entry_row = p.rowid
+    WHERE p.head_len > 0
 ),
 parts AS (
     SELECT *,
            CASE WHEN substr(head, 5, 1) = '-' THEN left(head, 10) END AS line_date,
-           CASE WHEN substr(head, 5, 1) = '-' THEN substr(head, 12) ELSE head END AS from_time,
-           substr(body, length(head) + 1) AS first_message
+           CASE WHEN substr(head, 5, 1) = '-' THEN substr(head, 12) ELSE head END AS from_time
     FROM entries
 ),
 pieces AS (
@@ -80,33 +94,68 @@ pieces AS (
                 THEN regexp_extract(first_message, $meta_tail_re, 1) ELSE '' END AS meta_tail
     FROM parts
 ),
-wraps AS (
-    SELECT *,
-           -- a time of day more than 12 hours before the previous entry's: next day
-           CASE WHEN lag(DATE '2000-01-01' + tod) OVER (ORDER BY _line) - (DATE '2000-01-01' + tod)
-                     > INTERVAL 12 HOUR THEN 1 ELSE 0 END AS wrapped
-    FROM pieces
-),
+days AS (__DAYS__),
 dated AS (
-    SELECT *, sum(wrapped) OVER (ORDER BY _line ROWS UNBOUNDED PRECEDING) AS day_offset FROM wraps
+    SELECT *,
+           CASE WHEN line_date IS NOT NULL THEN CAST(CAST(line_date AS DATE) + tod AS TIMESTAMPTZ)
+                WHEN docker_time <> '' THEN la_ts(docker_time)
+                WHEN $reference_date IS NOT NULL
+                    THEN CAST(CAST($reference_date AS DATE) + CAST(d.day_offset AS INTEGER) + tod AS TIMESTAMPTZ)
+           END AS ts
+    FROM pieces LEFT JOIN days d USING (_row)
+),
+shaped AS (
+    SELECT _row - $first_rowid + 1 AS _line, ts,
+           CASE WHEN body_more IS NULL THEN first_body ELSE first_body || chr(10) || body_more END AS body,
+           transport, first_body, raw_more,
+           nullif(level_text, '') AS level,
+           concat_ws(chr(10),
+               nullif(left(first_message, length(first_message) - length(meta_tail)), ''),
+               body_more) AS message,
+           trim(left(meta_and_level, length(meta_and_level) - length(level_text) - 2) || ' ' || meta_tail) AS meta,
+           NULL::VARCHAR AS _reject
+    FROM dated
+    UNION ALL
+    SELECT first_row - $first_rowid + 1, NULL, body_more, '', NULL, raw_more, NULL, NULL, NULL,
+           'text before the first log entry'
+    FROM more WHERE entry_row = -1
 )
-SELECT _line,
-       concat_ws(chr(10), line, raw_more) AS _raw,
-       concat_ws(chr(10), body, body_more) AS body,
-       CASE WHEN entry = 0 THEN NULL
-            WHEN line_date IS NOT NULL THEN CAST(CAST(line_date AS DATE) + tod AS TIMESTAMPTZ)
-            WHEN docker_time <> '' THEN la_ts(docker_time)
-            WHEN $reference_date IS NOT NULL
-                THEN CAST(CAST($reference_date AS DATE) + CAST(day_offset AS INTEGER) + tod AS TIMESTAMPTZ)
-       END AS ts,
-       nullif(level_text, '') AS level,
-       concat_ws(chr(10),
-           nullif(left(first_message, length(first_message) - length(meta_tail)), ''),
-           body_more) AS message,
-       trim(left(meta_and_level, length(meta_and_level) - length(level_text) - 2) || ' ' || meta_tail) AS meta,
-       CASE WHEN entry = 0 THEN 'text before the first log entry' END AS _reject
-FROM dated
+SELECT _line, ts, body, level, message, meta, _reject,
+       CASE WHEN _reject IS NOT NULL OR ts IS NULL
+            THEN concat_ws(chr(10), transport || first_body, raw_more) END AS _raw,
+       hash(body) AS _key, false AS _blank
+FROM shaped
 """
+
+# A time of day more than 12 hours before the previous dated-by---date entry's: the
+# next day. Computed over those entries only (none when every line carries its date).
+_DAY_OFFSETS_SQL = """
+SELECT _row, sum(wrapped) OVER (ORDER BY _row ROWS UNBOUNDED PRECEDING) AS day_offset
+FROM (
+    SELECT _row,
+           CASE WHEN lag(DATE '2000-01-01' + tod) OVER (ORDER BY _row) - (DATE '2000-01-01' + tod)
+                     > INTERVAL 12 HOUR THEN 1 ELSE 0 END AS wrapped
+    FROM pieces WHERE line_date IS NULL AND docker_time = ''
+)
+"""
+_NO_DAY_OFFSETS_SQL = "SELECT NULL::BIGINT AS _row, 0 AS day_offset WHERE false"
+
+
+def stage_elixir_entries(ctx: FileContext, table: str, stage_sql: str, metadata_keys: tuple[str, ...]) -> None:
+    """Read an Elixir Logger text log into entries, then stage them into `table` with
+    `stage_sql` (over `_la_parsed` entries, REPEATS_CTE and LINE_ID_SQL apply)."""
+    params = elixir_params(ctx, metadata_keys)
+    numbering = parse_lines(ctx, ELIXIR_LINES_SQL, {k: params[k] for k in ("path", "prefix_re", "head_re")})
+    days = _DAY_OFFSETS_SQL if ctx.options.reference_date is not None else _NO_DAY_OFFSETS_SQL
+    ctx.execute(_ELIXIR_ENTRIES_SQL.replace("__DAYS__", days), {
+        **numbering,
+        "meta_tail_re": params["meta_tail_re"],
+        "reference_date": params["reference_date"],
+    })
+    drop_parsed(ctx)
+    ctx.execute("ALTER TABLE _la_elixir_entries RENAME TO " + PARSED_TABLE)
+    ctx.stage(table, stage_sql, unique_ids=True)
+    drop_parsed(ctx)
 
 
 def metadata_value_sql(key: str) -> str:
@@ -114,7 +163,7 @@ def metadata_value_sql(key: str) -> str:
     of the closed lists above, never input."""
     if not re.fullmatch(r"[a-z_]+", key):
         raise ValueError(key)
-    return "nullif(split_part(split_part(' ' || meta, ' " + key + "=', 2), ' ', 1), '')"
+    return "nullif(split_part(split_part(' ' || p.meta, ' " + key + "=', 2), ' ', 1), '')"
 
 
 def elixir_params(ctx: FileContext, metadata_keys: tuple[str, ...]) -> dict[str, Any]:
@@ -145,30 +194,30 @@ def require_date(ctx: FileContext, what: str) -> None:
 
 
 _REALTIME_SQL = """
-SELECT _line, _raw,
+WITH """ + REPEATS_CTE + """
+SELECT p._line, p._raw,
        'realtime:' || """ + LINE_ID_SQL + """ AS id,
-       ts, level, message,
+       p.ts, p.level, p.message,
        """ + metadata_value_sql("external_id") + """ AS external_id,
        """ + metadata_value_sql("project") + """ AS project,
        coalesce(""" + metadata_value_sql("error_code") + """,
-                CASE WHEN level IN ('error', 'warning', 'warn')
-                     THEN nullif(regexp_extract(message, '^([A-Z][A-Za-z]+): ', 1), '') END) AS error_code,
-       nullif(regexp_extract(message,
+                CASE WHEN p.level IN ('error', 'warning', 'warn')
+                     THEN nullif(regexp_extract(p.message, '^([A-Z][A-Za-z]+): ', 1), '') END) AS error_code,
+       nullif(regexp_extract(p.message,
            '^Billing metrics: \\[:realtime, (?::[a-z_]+, )*:([a-z_]+)\\]', 1), '') AS metric,
        -- the measurements map as Elixir inspects it: measurements=%{connected: 3, limit: 500}
-       la_int(nullif(regexp_extract(message, '%\\{[^}]*\\bconnected: ([0-9]+)', 1), '')) AS connected,
-       la_int(nullif(regexp_extract(message, '%\\{[^}]*\\bconnected_cluster: ([0-9]+)', 1), '')) AS connected_cluster,
-       la_double(nullif(regexp_extract(message, '%\\{[^}]*\\blimit: ([0-9.]+)', 1), '')) AS limit_value,
-       la_double(nullif(regexp_extract(message, '%\\{[^}]*\\bsum: ([0-9.]+)', 1), '')) AS sum_value,
-       _reject
-FROM (""" + ELIXIR_ENTRIES_SQL + """)
+       la_int(nullif(regexp_extract(p.message, '%\\{[^}]*\\bconnected: ([0-9]+)', 1), '')) AS connected,
+       la_int(nullif(regexp_extract(p.message, '%\\{[^}]*\\bconnected_cluster: ([0-9]+)', 1), '')) AS connected_cluster,
+       la_double(nullif(regexp_extract(p.message, '%\\{[^}]*\\blimit: ([0-9.]+)', 1), '')) AS limit_value,
+       la_double(nullif(regexp_extract(p.message, '%\\{[^}]*\\bsum: ([0-9.]+)', 1), '')) AS sum_value,
+       p._reject
+FROM _la_parsed p LEFT JOIN repeats r ON r._row = p.rowid
 """
 
 
 def _load(ctx: FileContext) -> None:
     require_date(ctx, "Realtime")
-    ctx.stage("realtime_logs", _REALTIME_SQL, elixir_params(ctx, REALTIME_METADATA_KEYS),
-              unique_ids=True)
+    stage_elixir_entries(ctx, "realtime_logs", _REALTIME_SQL, REALTIME_METADATA_KEYS)
 
 
 SUPAVISOR_MARKERS = re.compile(

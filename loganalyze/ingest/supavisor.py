@@ -14,13 +14,12 @@ from __future__ import annotations
 from .core import FileContext, LogFormat, register
 from .files import Sample
 from .realtime import (
-    ELIXIR_ENTRIES_SQL,
-    elixir_params,
     elixir_share,
     metadata_value_sql,
     require_date,
+    stage_elixir_entries,
 )
-from .textlines import LINE_ID_SQL
+from .textlines import LINE_ID_SQL, REPEATS_CTE
 
 SUPAVISOR_METADATA_KEYS = (
     "request_id", "project", "user", "region", "instance_id", "mode", "type", "app_name",
@@ -28,21 +27,21 @@ SUPAVISOR_METADATA_KEYS = (
 )
 
 _SUPAVISOR_SQL = """
-SELECT _line, _raw,
+WITH """ + REPEATS_CTE + """
+SELECT p._line, p._raw,
        'supavisor:' || """ + LINE_ID_SQL + """ AS id,
-       ts, level, message,
+       p.ts, p.level, p.message,
        """ + metadata_value_sql("project") + """ AS project,
        """ + metadata_value_sql("user") + """ AS user_name,
        """ + metadata_value_sql("db_name") + """ AS db_name,
-       _reject
-FROM (""" + ELIXIR_ENTRIES_SQL + """)
+       p._reject
+FROM _la_parsed p LEFT JOIN repeats r ON r._row = p.rowid
 """
 
 
 def _load(ctx: FileContext) -> None:
     require_date(ctx, "Supavisor")
-    ctx.stage("supavisor_logs", _SUPAVISOR_SQL, elixir_params(ctx, SUPAVISOR_METADATA_KEYS),
-              unique_ids=True)
+    stage_elixir_entries(ctx, "supavisor_logs", _SUPAVISOR_SQL, SUPAVISOR_METADATA_KEYS)
 
 
 def _sniff(sample: Sample) -> int:
