@@ -15,6 +15,7 @@ from .files import Sample
 from .postgrest import (
     ACCESS_FIELDS_SQL,
     ACCESS_RE,
+    QUOTED_SQL,
     TIME_FORMAT,
     access_lines,
     count_matching,
@@ -49,7 +50,7 @@ SELECT transport, body, _blank, hash(body) AS _key, ts,
 FROM (
     SELECT *, try_strptime(a.time, $time_format) AS ts
     FROM (SELECT *, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank, """ + ACCESS_FIELDS_SQL + """ AS a
-          FROM (""" + SPLIT_LINES_SQL + """))
+          FROM (SELECT *, """ + QUOTED_SQL + """ FROM (""" + SPLIT_LINES_SQL + """)))
 )
 """
 

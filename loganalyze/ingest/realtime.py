@@ -205,13 +205,19 @@ SELECT p._line, p._raw,
                      THEN nullif(regexp_extract(p.message, '^([A-Z][A-Za-z]+): ', 1), '') END) AS error_code,
        nullif(regexp_extract(p.message,
            '^Billing metrics: \\[:realtime, (?::[a-z_]+, )*:([a-z_]+)\\]', 1), '') AS metric,
-       -- the measurements map as Elixir inspects it: measurements=%{connected: 3, limit: 500}
-       la_int(nullif(regexp_extract(p.message, '%\\{[^}]*\\bconnected: ([0-9]+)', 1), '')) AS connected,
-       la_int(nullif(regexp_extract(p.message, '%\\{[^}]*\\bconnected_cluster: ([0-9]+)', 1), '')) AS connected_cluster,
-       la_double(nullif(regexp_extract(p.message, '%\\{[^}]*\\blimit: ([0-9.]+)', 1), '')) AS limit_value,
-       la_double(nullif(regexp_extract(p.message, '%\\{[^}]*\\bsum: ([0-9.]+)', 1), '')) AS sum_value,
+       la_int(nullif(split_part(split_part(measurements, ' connected: ', 2), ',', 1), '')) AS connected,
+       la_int(nullif(split_part(split_part(measurements, ' connected_cluster: ', 2), ',', 1), ''))
+           AS connected_cluster,
+       la_double(nullif(split_part(split_part(measurements, ' limit: ', 2), ',', 1), '')) AS limit_value,
+       la_double(nullif(split_part(split_part(measurements, ' sum: ', 2), ',', 1), '')) AS sum_value,
        p._reject
-FROM _la_parsed p LEFT JOIN repeats r ON r._row = p.rowid
+FROM (
+    -- the measurements map as Elixir inspects it (measurements=%{connected: 3, limit: 500}),
+    -- cut out once as ' connected: 3, limit: 500,' so each value is a plain string search
+    SELECT *, rowid AS _row, CASE WHEN contains(message, '%{')
+                   THEN ' ' || regexp_extract(message, '%\\{([^}]*)\\}', 1) || ',' END AS measurements
+    FROM _la_parsed
+) p LEFT JOIN repeats r ON r._row = p._row
 """
 
 
