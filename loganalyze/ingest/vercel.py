@@ -29,7 +29,7 @@ from typing import Any
 
 from .core import FileContext, LogFormat, register
 from .files import Sample, first_object_keys
-from .textlines import TEXT_LINES_SQL
+from .textlines import LINE_NUMBER_SQL, READ_LINES_SQL, TEXT_LINES_SQL, drop_parsed, parse_lines
 
 MAX_OBJECT_BYTES = 1 << 28
 
@@ -70,67 +70,113 @@ def parsed_docs_sql(fields: str, alias: str) -> str:
     )
 
 
-_SELECT_SQL = parsed_docs_sql(VERCEL_FIELDS, "v") + """,
-shaped AS (
-    SELECT _line, doc, v,
-           -- A Lambda REPORT line is printed when the invocation ends; the request row
-           -- is placed at the request's arrival (proxy.timestamp), so [ts, ts + duration]
-           -- spans the invocation.
-           la_ts(coalesce(CASE WHEN v.type = 'report' THEN la_nullif_text(v.proxy.timestamp) END,
-                          la_nullif_text(v.timestamp), la_nullif_text(v.timestampInMs),
-                          la_nullif_text(v.TimeUTC))) AS ts,
-           coalesce(la_nullif_text(v.proxy.statusCode), la_nullif_text(v.statusCode),
-                    nullif(la_nullif_text(v.responseStatusCode), '0')) AS status_text,
-           coalesce(la_nullif_text(v.requestId),
-                    CASE WHEN v.requestMethod IS NOT NULL AND v.rowId IS NULL
-                         THEN regexp_replace(v.id, '_[0-9]+$', '') END) AS request_id,
-           -- the request's later console entries, in the shapes that repeat the request
-           CASE WHEN v.TimeUTC IS NOT NULL AND v.requestId IS NOT NULL
-                THEN row_number() OVER (PARTITION BY v.requestId
-                                        ORDER BY la_int(v.timestampInMs), _line) > 1
-                WHEN v.requestMethod IS NOT NULL AND v.rowId IS NULL
-                THEN regexp_matches(v.id, '_[0-9]+$')
-                ELSE false END AS repeated_request,
-           coalesce(la_nullif_text(v.proxy.path), la_nullif_text(v.requestPath),
-                    la_nullif_text(v.path)) AS url
-    FROM parsed
-),
-paths AS (
+# The documents of the file, one row each, in file order (no numbering: `_la_parsed`
+# numbers them by rowid).
+_UNNUMBERED_DOCS = {
+    "array": "SELECT CAST(json AS VARCHAR) AS doc FROM read_json_objects($path, format = 'array', "
+    "maximum_object_size = $max_size)",
+    "unstructured": "SELECT CAST(json AS VARCHAR) AS doc FROM read_json_objects($path, "
+    "format = 'unstructured', maximum_object_size = $max_size)",
+    "lines": "SELECT line AS doc FROM " + READ_LINES_SQL,
+}
+
+# One row per document: parsed once, every column but the id and the type of later
+# entries of a repeated request (see `_STAGE_SQL`). The document's text is kept only
+# where it may be needed: rejected rows, rows without an id of their own.
+_PARSE_SQL = """
+SELECT _blank, ts, request_id, method, path, query, status, duration_ms, level, message, source,
+       type, host, user_agent, region, _reject, own_id, export_request, export_order, cli_repeat,
+       CASE WHEN own_id IS NULL OR _reject IS NOT NULL OR ts IS NULL THEN doc END AS doc
+FROM (
     SELECT *,
-           -- the dashboard export writes host + path
-           CASE WHEN url IS NULL OR starts_with(url, '/') THEN url
-                ELSE coalesce(nullif(regexp_extract(url, '^[^/]*(/.*)$', 1), ''), '/') END AS rel_url
-    FROM shaped
+           split_part(rel_url, '?', 1) AS path,
+           coalesce(nullif(regexp_extract(rel_url, '(\\?.*)$', 1), ''),
+                    CASE WHEN la_nullif_text(v.requestQueryString) IS NOT NULL
+                         THEN CASE WHEN starts_with(v.requestQueryString, '?') THEN '' ELSE '?' END
+                              || v.requestQueryString END) AS query,
+           la_int(status_text) AS status,
+           CASE WHEN contains(v.message, 'Duration: ')
+                THEN la_double(regexp_extract(v.message, 'Duration: ([0-9.]+) ms', 1)) END AS duration_ms,
+           la_nullif_text(v.level) AS level,
+           v.message AS message,
+           la_nullif_text(v.source) AS source,
+           la_nullif_text(v.type) AS type,
+           coalesce(la_nullif_text(v.proxy.method), la_nullif_text(v.requestMethod)) AS method,
+           coalesce(la_nullif_text(v.proxy.host), la_nullif_text(v.host), la_nullif_text(v.domain)) AS host,
+           coalesce(CASE WHEN starts_with(v.proxy.userAgent, '[')
+                         THEN json_extract_string(v.proxy.userAgent, '$[0]')
+                         ELSE la_nullif_text(v.proxy.userAgent) END,
+                    la_nullif_text(v.requestUserAgent)) AS user_agent,
+           coalesce(la_nullif_text(v.proxy.region), la_nullif_text(v.executionRegion)) AS region,
+           CASE WHEN v IS NULL THEN 'not a JSON object'
+                WHEN ts IS NULL THEN 'no timestamp, timestampInMs or TimeUTC'
+                WHEN la_not_number(status_text) THEN 'status is not a number: ' || status_text
+           END AS _reject
+    FROM (
+        SELECT *,
+               -- the dashboard export writes host + path
+               CASE WHEN url IS NULL OR starts_with(url, '/') THEN url
+                    ELSE coalesce(nullif(regexp_extract(url, '^[^/]*(/.*)$', 1), ''), '/') END AS rel_url
+        FROM (
+            SELECT *,
+                   -- A Lambda REPORT line is printed when the invocation ends; the request
+                   -- row is placed at the request's arrival (proxy.timestamp), so
+                   -- [ts, ts + duration] spans the invocation.
+                   la_ts(coalesce(CASE WHEN v.type = 'report' THEN la_nullif_text(v.proxy.timestamp) END,
+                                  la_nullif_text(v.timestamp), la_nullif_text(v.timestampInMs),
+                                  la_nullif_text(v.TimeUTC))) AS ts,
+                   coalesce(la_nullif_text(v.proxy.statusCode), la_nullif_text(v.statusCode),
+                            nullif(la_nullif_text(v.responseStatusCode), '0')) AS status_text,
+                   coalesce(la_nullif_text(v.requestId),
+                            CASE WHEN v.requestMethod IS NOT NULL AND v.rowId IS NULL
+                                 THEN regexp_replace(v.id, '_[0-9]+$', '') END) AS request_id,
+                   coalesce(la_nullif_text(v.proxy.path), la_nullif_text(v.requestPath),
+                            la_nullif_text(v.path)) AS url,
+                   coalesce(la_nullif_text(v.id), la_nullif_text(v.rowId)) AS own_id,
+                   -- the shapes that repeat the request on each console entry: the
+                   -- dashboard export (ordered within a request by time) and the CLI's
+                   -- request logs (`<requestId>_1`, ...)
+                   CASE WHEN v.TimeUTC IS NOT NULL THEN v.requestId END AS export_request,
+                   la_int(v.timestampInMs) AS export_order,
+                   v.requestMethod IS NOT NULL AND v.rowId IS NULL AND regexp_matches(v.id, '_[0-9]+$')
+                       AS cli_repeat
+            FROM (
+                SELECT doc, _blank,
+                       CASE WHEN starts_with(ltrim(doc), '{')
+                            THEN try(json_transform(doc, '""" + VERCEL_FIELDS + """')) END AS v
+                FROM (SELECT doc, ltrim(doc) = '' IS NOT FALSE AS _blank FROM (__DOCS__))
+            )
+        )
+    )
 )
-SELECT _line, doc AS _raw,
-       coalesce(la_nullif_text(v.id), la_nullif_text(v.rowId),
-                'vercel:' || md5(doc) || '#' || row_number() OVER (PARTITION BY doc ORDER BY _line)) AS id,
-       ts, request_id,
-       coalesce(la_nullif_text(v.proxy.method), la_nullif_text(v.requestMethod)) AS method,
-       split_part(rel_url, '?', 1) AS path,
-       coalesce(nullif(regexp_extract(rel_url, '(\\?.*)$', 1), ''),
-                CASE WHEN la_nullif_text(v.requestQueryString) IS NOT NULL
-                     THEN CASE WHEN starts_with(v.requestQueryString, '?') THEN '' ELSE '?' END
-                          || v.requestQueryString END) AS query,
-       la_int(status_text) AS status,
-       la_double(regexp_extract(v.message, 'Duration: ([0-9.]+) ms', 1)) AS duration_ms,
-       la_nullif_text(v.level) AS level,
-       v.message AS message,
-       la_nullif_text(v.source) AS source,
-       CASE WHEN repeated_request
-            THEN CASE WHEN v.level IN ('error', 'fatal') THEN 'stderr' ELSE 'stdout' END
-            ELSE la_nullif_text(v.type) END AS type,
-       coalesce(la_nullif_text(v.proxy.host), la_nullif_text(v.host), la_nullif_text(v.domain)) AS host,
-       coalesce(CASE WHEN starts_with(v.proxy.userAgent, '[')
-                     THEN json_extract_string(v.proxy.userAgent, '$[0]')
-                     ELSE la_nullif_text(v.proxy.userAgent) END,
-                la_nullif_text(v.requestUserAgent)) AS user_agent,
-       coalesce(la_nullif_text(v.proxy.region), la_nullif_text(v.executionRegion)) AS region,
-       CASE WHEN v IS NULL THEN 'not a JSON object'
-            WHEN ts IS NULL THEN 'no timestamp, timestampInMs or TimeUTC'
-            WHEN la_not_number(status_text) THEN 'status is not a number: ' || status_text
-       END AS _reject
-FROM paths
+"""
+
+# Windows over the few rows that need them: ids for documents without one (md5 of the
+# document and its occurrence among equal documents), and the later entries of a
+# request in the dashboard export.
+_STAGE_SQL = """
+WITH
+fallback AS (
+    SELECT rowid AS _row, row_number() OVER (PARTITION BY doc ORDER BY rowid) AS occurrence
+    FROM _la_parsed WHERE NOT _blank AND own_id IS NULL
+),
+export_repeats AS (
+    SELECT rowid AS _row, row_number() OVER (PARTITION BY export_request ORDER BY export_order, rowid) > 1
+               AS later
+    FROM _la_parsed WHERE NOT _blank AND export_request IS NOT NULL
+)
+SELECT """ + LINE_NUMBER_SQL + """ AS _line, p.doc AS _raw,
+       coalesce(p.own_id, 'vercel:' || md5(p.doc) || '#' || f.occurrence) AS id,
+       p.ts, p.request_id, p.method, p.path, p.query, p.status, p.duration_ms, p.level, p.message,
+       p.source,
+       CASE WHEN coalesce(e.later, p.cli_repeat, false)
+            THEN CASE WHEN p.level IN ('error', 'fatal') THEN 'stderr' ELSE 'stdout' END
+            ELSE p.type END AS type,
+       p.host, p.user_agent, p.region, p._reject
+FROM _la_parsed p
+LEFT JOIN fallback f ON f._row = p.rowid
+LEFT JOIN export_repeats e ON e._row = p.rowid
+WHERE NOT p._blank
 """
 
 
@@ -155,9 +201,21 @@ def _is_json_object(text: str) -> bool:
         return False
 
 
+def _docs_layout(sample: Sample) -> str:
+    if sample.first_char == "[":
+        return "array"
+    if sample.lines and _is_json_object(sample.lines[0]):
+        return "lines"
+    return "unstructured"
+
+
 def _load(ctx: FileContext) -> None:
-    docs, params = json_docs(ctx)
-    ctx.stage("vercel_logs", "WITH docs AS (" + docs + "), " + _SELECT_SQL, params)
+    layout = _docs_layout(ctx.sample)
+    numbering = parse_lines(ctx, _PARSE_SQL.replace("__DOCS__", _UNNUMBERED_DOCS[layout]),
+                            {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES} if layout != "lines"
+                            else {"path": ctx.sql_path})
+    ctx.stage("vercel_logs", _STAGE_SQL, numbering)
+    drop_parsed(ctx)
 
 
 VERCEL_KEYS = {"deploymentId", "projectId", "proxy", "requestMethod", "timestampInMs", "rowId", "TimeUTC"}
