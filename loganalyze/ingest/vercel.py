@@ -47,19 +47,6 @@ VERCEL_FIELDS = json.dumps({
     },
 })
 
-# The rows of the file as (_line, doc), whichever JSON layout it has.
-_ARRAY_ROWS = (
-    "SELECT row_number() OVER () AS _line, CAST(json AS VARCHAR) AS doc "
-    "FROM read_json_objects($path, format = 'array', maximum_object_size = $max_size)"
-)
-_STREAM_ROWS = (
-    "SELECT row_number() OVER () AS _line, CAST(json AS VARCHAR) AS doc "
-    "FROM read_json_objects($path, format = 'unstructured', maximum_object_size = $max_size)"
-)
-_LINE_ROWS = "SELECT _line, line AS doc FROM (" + TEXT_LINES_SQL + ")"
-
-
-
 def parsed_docs_sql(fields: str, alias: str) -> str:
     """A `parsed` CTE over `docs`: each JSON object parsed once into the struct `alias`
     of the known `fields` (NULL for text that is not a JSON object). Both arguments are
@@ -183,22 +170,19 @@ WHERE NOT p._blank
 def json_docs(ctx: FileContext) -> tuple[str, dict[str, Any]]:
     """SQL yielding (_line, doc) for each JSON object of the file, whichever layout the
     sample shows: an array, one object per line (bad lines become rejected rows), or
-    pretty-printed objects in a row; with its parameters."""
-    sample = ctx.sample
-    if sample.first_char == "[":
-        sql = _ARRAY_ROWS
-    elif sample.lines and _is_json_object(sample.lines[0]):
-        return _LINE_ROWS, {"path": ctx.sql_path}
-    else:
-        sql = _STREAM_ROWS
-    return sql, {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES}
+    pretty-printed objects in a row; with its parameters. For small inputs (pg_cron
+    exports): the numbering window runs on one thread."""
+    layout = _docs_layout(ctx.sample)
+    if layout == "lines":
+        return "SELECT _line, line AS doc FROM (" + TEXT_LINES_SQL + ")", {"path": ctx.sql_path}
+    numbered = "SELECT row_number() OVER () AS _line, doc FROM (" + _UNNUMBERED_DOCS[layout] + ")"
+    return numbered, _docs_params(ctx, layout)
 
 
-def _is_json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except json.JSONDecodeError:
-        return False
+def _docs_params(ctx: FileContext, layout: str) -> dict[str, Any]:
+    if layout == "lines":
+        return {"path": ctx.sql_path}
+    return {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES}
 
 
 def _docs_layout(sample: Sample) -> str:
@@ -209,11 +193,17 @@ def _docs_layout(sample: Sample) -> str:
     return "unstructured"
 
 
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def _load(ctx: FileContext) -> None:
     layout = _docs_layout(ctx.sample)
     numbering = parse_lines(ctx, _PARSE_SQL.replace("__DOCS__", _UNNUMBERED_DOCS[layout]),
-                            {"path": ctx.sql_path, "max_size": MAX_OBJECT_BYTES} if layout != "lines"
-                            else {"path": ctx.sql_path})
+                            _docs_params(ctx, layout))
     ctx.stage("vercel_logs", _STAGE_SQL, numbering)
     drop_parsed(ctx)
 
