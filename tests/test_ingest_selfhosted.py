@@ -105,6 +105,32 @@ def test_gotrue_identical_lines_in_one_file_are_all_kept(con, tmp_path):
     assert ingest([log], con).rows == 2
 
 
+def test_gotrue_overlapping_export_with_repeated_lines_adds_only_the_new_repeat(con, tmp_path):
+    # a line logged twice in one second, then a third time: ids count occurrences, so
+    # the later export that holds all three adds one row, not three
+    lines = (SELFHOSTED / "gotrue.log").read_text().splitlines()
+    first, later = tmp_path / "auth-1.log", tmp_path / "auth-2.log"
+    first.write_text("\n".join([lines[0], lines[0], lines[1]]) + "\n")
+    later.write_text("\n".join([lines[0], lines[0], lines[1], lines[0], lines[2]]) + "\n")
+    assert ingest([first], con).rows == 3
+    again = ingest([later], con)
+    assert (again.rows, again.duplicates) == (2, 3)
+    assert con.execute("SELECT count(*) FROM auth_logs WHERE request_id = "
+                       "(SELECT request_id FROM auth_logs GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)"
+                       ).fetchone() == (3,)
+
+
+def test_rejected_line_numbers_count_blank_lines_in_every_file_of_one_ingest(con, tmp_path):
+    good = (SELFHOSTED / "gotrue.log").read_text().splitlines()[0]
+    other = tmp_path / "auth-2.log"
+    other.write_text(f"{good}\n\n   \nnot json\n{good}\n")
+    summary = ingest([SELFHOSTED / "gotrue_bad.log", other], con)
+    assert [f.rejected for f in summary.files] == [3, 1]
+    assert con.execute(
+        "SELECT line, reason, raw FROM rejected_rows WHERE file = ?", [str(other)]
+    ).fetchall() == [(4, "not a GoTrue JSON line", "not json")]
+
+
 def test_gotrue_bad_lines_are_rejected_with_reasons(con):
     summary = ingest([SELFHOSTED / "gotrue_bad.log"], con)
     assert (summary.rows, summary.rejected) == (1, 3)
