@@ -385,18 +385,30 @@ calls AS (
     WHERE det_caller(client_info, user_agent) = 'server' AND user_id IS NOT NULL
 ),
 have_vercel AS (SELECT count(*) > 0 AS yes FROM invocations),
+-- The join partitions on a hash of the user id (sorting 36-character strings cost more
+-- than the join itself); the user ids are compared too, so a hash collision drops the
+-- pair instead of crossing two users.
 attributed AS (
-    SELECT i.invocation, c.*
-    FROM calls AS c
-    ASOF JOIN (SELECT * FROM invocations WHERE user_id IS NOT NULL) AS i
-      ON c.user_id = i.user_id AND c.call_ts >= i.start_ts
-    WHERE c.call_ts <= i.start_ts + to_milliseconds(coalesce(i.duration_ms, 0)::BIGINT)
-),
-from_vercel AS (
     SELECT 'vercel' AS attribution, i.invocation, i.route, i.user_id, i.start_ts,
-           a.call_id, a.call_ts, a.method, a.path, a.target, a.is_db, a.is_write, a.is_auth_user
+           c.call_id, c.call_ts, c.method, c.path, c.target, c.is_db, c.is_write,
+           c.is_auth_user
+    FROM (SELECT *, hash(user_id) AS user_key FROM calls) AS c
+    ASOF JOIN (SELECT invocation, route, user_id, hash(user_id) AS user_key, start_ts,
+                      start_ts + to_milliseconds(coalesce(duration_ms, 0)::BIGINT) AS end_ts
+               FROM invocations WHERE user_id IS NOT NULL) AS i
+      ON c.user_key = i.user_key AND c.call_ts >= i.start_ts
+    WHERE c.user_id = i.user_id AND c.call_ts <= i.end_ts
+),
+-- Every invocation: its calls, or one row with null call columns when it made none.
+from_vercel AS (
+    SELECT * FROM attributed
+    UNION ALL
+    SELECT 'vercel' AS attribution, i.invocation, i.route, i.user_id, i.start_ts,
+           NULL::VARCHAR AS call_id, NULL::TIMESTAMPTZ AS call_ts, NULL::VARCHAR AS method,
+           NULL::VARCHAR AS path, NULL::VARCHAR AS target, NULL::BOOLEAN AS is_db,
+           NULL::BOOLEAN AS is_write, NULL::BOOLEAN AS is_auth_user
     FROM invocations AS i
-    LEFT JOIN attributed AS a ON a.invocation = i.invocation
+    ANTI JOIN (SELECT DISTINCT invocation FROM attributed) AS a ON a.invocation = i.invocation
 ),
 burst_marks AS (
     SELECT *,
