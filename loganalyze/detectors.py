@@ -375,15 +375,95 @@ def _prepare(con) -> None:
         con.execute("SET VARIABLE loganalyze_detector_macros = $v", {"v": version})
 
 
+@dataclass(frozen=True)
+class SharedResult:
+    """A table macro several detectors read with the same arguments over one range: its
+    result is kept in a temp table on the connection, and detector SQL that calls it with
+    exactly `call` reads the table instead. The table is rebuilt when the bound arguments,
+    the macros or the row counts of the tables it `reads` differ from the last build, so
+    runs over different ranges on one connection each see their own range."""
+
+    call: str
+    table: str
+    params: tuple[str, ...]
+    reads: tuple[str, ...]
+
+    @property
+    def key_variable(self) -> str:
+        return self.table + "_key"
+
+
+SHARED_RESULTS = (
+    # hot_path_cost and load_projection: the attribution ASOF join is their main cost.
+    SharedResult(
+        "det_route_calls($since, $until, $burst_gap)",
+        "loganalyze_shared_route_calls",
+        ("since", "until", "burst_gap"),
+        ("edge_logs", "vercel_logs"),
+    ),
+    SharedResult(
+        "det_participant_minutes($since, $until)",
+        "loganalyze_shared_participant_minutes",
+        ("since", "until"),
+        ("edge_logs",),
+    ),
+)
+
+
+def _shared_key(con, shared: SharedResult, bound: dict[str, object]) -> str:
+    from .store import quote_ident
+
+    counts = con.execute(
+        "SELECT " + ", ".join("(SELECT count(*) FROM " + quote_ident(t) + ")" for t in shared.reads)
+    ).fetchall()[0]
+    version = con.execute("SELECT getvariable('loganalyze_detector_macros')").fetchall()[0][0]
+    args = [repr(bound[name]) for name in shared.params]
+    return "|".join([str(version), *args, *map(str, counts)])
+
+
+def _with_shared_results(con, sql: str, bound: dict[str, object]) -> str:
+    """`sql` reading the shared results it calls from their temp tables (built if stale);
+    a call whose table cannot be built (e.g. no temp storage) stays a macro call."""
+    import duckdb
+
+    from .store import quote_ident
+
+    for shared in SHARED_RESULTS:
+        if shared.call not in sql:
+            continue
+        table = quote_ident(shared.table)
+        try:
+            key = _shared_key(con, shared, bound)
+            built = con.execute(
+                "SELECT getvariable($name), (SELECT count(*) FROM duckdb_tables() "
+                "WHERE temporary AND table_name = $table)",
+                {"name": shared.key_variable, "table": shared.table},
+            ).fetchall()[0]
+            if built[0] != key or not built[1]:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT * FROM " + shared.call,
+                    {name: bound[name] for name in shared.params},
+                )
+                con.execute(
+                    "SET VARIABLE " + quote_ident(shared.key_variable) + " = $key", {"key": key}
+                )
+        except duckdb.Error:
+            continue
+        sql = sql.replace(shared.call, table)
+    return sql
+
+
 def _execute(con, spec: DetectorSpec, bound: dict[str, object]) -> pl.DataFrame:
-    used = set(_BOUND_NAME.findall(_sql_body(spec.sql)))
-    missing = used - set(bound)
+    declared = set(_BOUND_NAME.findall(_sql_body(spec.sql)))
+    missing = declared - set(bound)
     if missing:
         raise DetectorError(f"{spec.path}: uses undeclared parameter(s) {sorted(missing)}")
     import duckdb
 
+    sql = _with_shared_results(con, spec.sql, bound)
+    used = set(_BOUND_NAME.findall(_sql_body(sql)))
     try:
-        relation = con.sql(spec.sql, params={k: v for k, v in bound.items() if k in used})
+        relation = con.sql(sql, params={k: v for k, v in bound.items() if k in used})
         table = relation.to_arrow_table() if relation is not None else None
     except duckdb.Error as exc:
         text = str(exc).strip()
