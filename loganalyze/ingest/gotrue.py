@@ -29,6 +29,7 @@ from .textlines import (
     TRANSPORT_PREFIX_RE,
     drop_parsed,
     parse_lines,
+    timestamp_sql,
 )
 
 # One JSON parse per line into the fields we read (all as text; numbers converted below).
@@ -68,7 +69,7 @@ SELECT transport, body, _blank, hash(body) AS _key, ts, request_id, status, erro
        END AS _reject
 FROM (
     SELECT *,
-           la_ts(coalesce(la_nullif_text(g.time), nullif(docker_time, ''))) AS ts,
+           """ + timestamp_sql("time_text") + """ AS ts,
            coalesce(la_nullif_text(g.request_id), la_nullif_text(g.auth_audit_event.request_id))
                AS request_id,
            la_int(g.status) AS status,
@@ -76,11 +77,14 @@ FROM (
            CASE WHEN g.status IS NULL AND g.msg IS DISTINCT FROM 'request completed'
                 THEN la_nullif_text(g.error) END AS error_line_error
     FROM (
-        SELECT *, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank,
-               -- a line that is no JSON object parses to NULL (rejected below)
-               CASE WHEN starts_with(ltrim(body), '{')
-                    THEN try(json_transform(body, '""" + GOTRUE_FIELDS + """')) END AS g
-        FROM (""" + SPLIT_LINES_SQL + """)
+        SELECT *, coalesce(la_nullif_text(g.time), nullif(docker_time, '')) AS time_text
+        FROM (
+            SELECT *, """ + NONBLANK_SQL + """ IS NOT TRUE AS _blank,
+                   -- a line that is no JSON object parses to NULL (rejected below)
+                   CASE WHEN starts_with(ltrim(body), '{')
+                        THEN try(json_transform(body, '""" + GOTRUE_FIELDS + """')) END AS g
+            FROM (""" + SPLIT_LINES_SQL + """)
+        )
     )
 )
 """

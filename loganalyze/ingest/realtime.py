@@ -33,6 +33,7 @@ from .textlines import (
     TRANSPORT_PREFIX_RE,
     drop_parsed,
     parse_lines,
+    timestamp_sql,
 )
 
 LEVELS = "debug|info|notice|warning|warn|error|critical|alert|emergency"
@@ -91,14 +92,14 @@ pieces AS (
            rtrim(string_split(rtrim(from_time), '[')[-1], ']') AS level_text,
            rtrim(substr(from_time, 14)) AS meta_and_level,
            CASE WHEN contains(first_message, '=')
-                THEN regexp_extract(first_message, $meta_tail_re, 1) ELSE '' END AS meta_tail
+                THEN rtrim(regexp_extract(first_message, $meta_tail_re), ' \t\r\n') ELSE '' END AS meta_tail
     FROM parts
 ),
 days AS (__DAYS__),
 dated AS (
     SELECT *,
            CASE WHEN line_date IS NOT NULL THEN CAST(CAST(line_date AS DATE) + tod AS TIMESTAMPTZ)
-                WHEN docker_time <> '' THEN la_ts(docker_time)
+                WHEN docker_time <> '' THEN """ + timestamp_sql("docker_time") + """
                 WHEN $reference_date IS NOT NULL
                     THEN CAST(CAST($reference_date AS DATE) + CAST(d.day_offset AS INTEGER) + tod AS TIMESTAMPTZ)
            END AS ts
@@ -171,7 +172,8 @@ def elixir_params(ctx: FileContext, metadata_keys: tuple[str, ...]) -> dict[str,
         "path": ctx.sql_path,
         "prefix_re": TRANSPORT_PREFIX_RE,
         "head_re": ELIXIR_HEAD_RE,
-        "meta_tail_re": r"((?: (?:" + "|".join(metadata_keys) + r")=\S*)+)\s*$",
+        # no capture group: RE2 then finds the match without its slower submatch engine
+        "meta_tail_re": r"(?: (?:" + "|".join(metadata_keys) + r")=\S*)+\s*$",
         "reference_date": ctx.options.reference_date,
     }
 
