@@ -278,56 +278,72 @@ class FileContext:
         params: Sequence[Any] | dict[str, Any] | None = None,
         *,
         unique_ids: bool = False,
+        defer: bool = False,
     ) -> TableResult:
         """Insert normalized rows yielded by `select_sql` into `table` (see module doc).
 
         `unique_ids=True` says the reader's ids cannot repeat within this file (content
         hashes with an occurrence index), which spares a sort of the staged rows; exports
-        with their own ids (drains may deliver a row twice) keep the default."""
+        with their own ids (drains may deliver a row twice) keep the default.
+
+        `defer=True`: the select also yields `_defer BOOLEAN`; rows marked so belong to
+        another table and are set aside, with their `_raw` text, in the temp table
+        `_la_deferred (_line, _raw)` for the reader to route (one pass over a file whose
+        rows are nearly all of one table)."""
         if table not in LOG_TABLES:
             raise ValueError(f"not a log table: {table}")
         con = self.con
         try:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _la_stage AS SELECT * REPLACE ("
-                "CASE WHEN _reject IS NOT NULL OR ts IS NULL THEN _raw END AS _raw"
+                "CASE WHEN " + ("_defer OR " if defer else "")
+                + "_reject IS NOT NULL OR ts IS NULL THEN _raw END AS _raw"
                 ") FROM (" + select_sql + ")",
                 params or [],
             )
         except duckdb.Error as exc:
             raise self._reader_error(exc) from None
+        if defer:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _la_deferred AS "
+                "SELECT _line, _raw FROM _la_stage WHERE _defer"
+            )
         staged_cols = [r[0] for r in con.execute("DESCRIBE _la_stage").fetchall()]
         table_cols = table_columns(con, table)
-        unknown = [c for c in staged_cols if c not in table_cols and c not in BOOKKEEPING_COLUMNS]
-        if unknown or not set(BOOKKEEPING_COLUMNS) <= set(staged_cols):
+        bookkeeping = (*BOOKKEEPING_COLUMNS, "_defer") if defer else BOOKKEEPING_COLUMNS
+        unknown = [c for c in staged_cols if c not in table_cols and c not in bookkeeping]
+        if unknown or not set(bookkeeping) <= set(staged_cols):
             raise ValueError(f"{table}: staged columns {unknown} unknown or bookkeeping missing")
         data_cols = [c for c in staged_cols if c in table_cols and c != "file_id"]
         needs_ts = table != "cron_runs"
-        bad = "(_reject IS NOT NULL" + (" OR ts IS NULL)" if needs_ts else ")")
+        broken = "(_reject IS NOT NULL" + (" OR ts IS NULL)" if needs_ts else ")")
+        mine = "NOT _defer AND " if defer else ""
+        bad = "(" + mine + broken + ")"
+        good = "(" + mine + "NOT " + broken + ")"
         con.execute(
             "INSERT INTO rejected_rows SELECT $file_id, $file, _line, "
             "coalesce(_reject, 'no usable timestamp'), _raw FROM _la_stage WHERE " + bad,
             {"file_id": self.file_id, "file": self.display},
         )
         stats = con.execute(
-            "SELECT count(*) FILTER (WHERE NOT " + bad + "), count(*) FILTER (WHERE " + bad + "), "
-            "min(ts) FILTER (WHERE NOT " + bad + "), max(ts) FILTER (WHERE NOT " + bad + ") "
+            "SELECT count(*) FILTER (WHERE " + good + "), count(*) FILTER (WHERE " + bad + "), "
+            "min(ts) FILTER (WHERE " + good + "), max(ts) FILTER (WHERE " + good + ") "
             "FROM _la_stage"
         ).fetchone()
         assert stats is not None
-        good, rejected, min_ts, max_ts = stats
+        good_rows, rejected, min_ts, max_ts = stats
         if not unique_ids:
             # Counting distinct ids (a hash aggregate) is much cheaper than the sort that
             # removes repeats; most exports have none.
             (repeats,) = con.execute(
-                "SELECT count(id) - count(DISTINCT id) FROM _la_stage WHERE NOT " + bad
+                "SELECT count(id) - count(DISTINCT id) FROM _la_stage WHERE " + good
             ).fetchone()  # type: ignore[misc]
             unique_ids = repeats == 0
         target = quote_ident(table)
         col_list = ", ".join("s." + quote_ident(c) for c in data_cols)
         inserted_row = con.execute(
             "INSERT INTO " + target + " BY NAME SELECT " + col_list + ", $file_id AS file_id "
-            "FROM _la_stage s WHERE NOT " + bad + " AND NOT EXISTS (SELECT 1 FROM " + target + " t WHERE t.id = s.id)"
+            "FROM _la_stage s WHERE " + good + " AND NOT EXISTS (SELECT 1 FROM " + target + " t WHERE t.id = s.id)"
             + ("" if unique_ids else " QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s._line) = 1"),
             {"file_id": self.file_id},
         ).fetchone()
@@ -335,7 +351,7 @@ class FileContext:
         inserted = int(inserted_row[0]) if inserted_row else 0
         result = TableResult(
             rows=inserted,
-            duplicates=int(good) - inserted,
+            duplicates=int(good_rows) - inserted,
             rejected=int(rejected),
             min_ts=min_ts,
             max_ts=max_ts,

@@ -5,17 +5,14 @@
 -- DateTime64 text. Naive values are UTC (the connection runs in UTC).
 CREATE OR REPLACE TEMP MACRO la_ts(x) AS (
     CASE
-        WHEN x IS NULL OR trim(CAST(x AS VARCHAR)) IN ('', 'null') THEN NULL
-        WHEN regexp_full_match(trim(CAST(x AS VARCHAR)), '\d{9,19}(\.\d+)?') THEN
-            CASE
-                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 18
-                    THEN make_timestamp(CAST(CAST(x AS DOUBLE) / 1000 AS BIGINT))::TIMESTAMPTZ
-                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 15
-                    THEN make_timestamp(CAST(CAST(x AS DOUBLE) AS BIGINT))::TIMESTAMPTZ
-                WHEN length(split_part(trim(CAST(x AS VARCHAR)), '.', 1)) >= 12
-                    THEN make_timestamp(CAST(CAST(x AS DOUBLE) * 1000 AS BIGINT))::TIMESTAMPTZ
-                ELSE make_timestamp(CAST(CAST(x AS DOUBLE) * 1000000 AS BIGINT))::TIMESTAMPTZ
-            END
+        WHEN x IS NULL THEN NULL
+        -- epoch numbers: the magnitude tells the unit (9+ digits, so "2026" is no time)
+        WHEN try_cast(x AS DOUBLE) BETWEEN 1e8 AND 1e20 THEN
+            make_timestamp(CAST(try_cast(x AS DOUBLE) * CASE
+                WHEN try_cast(x AS DOUBLE) >= 1e17 THEN 0.001
+                WHEN try_cast(x AS DOUBLE) >= 1e14 THEN 1
+                WHEN try_cast(x AS DOUBLE) >= 1e11 THEN 1000
+                ELSE 1000000 END AS BIGINT))::TIMESTAMPTZ
         ELSE try_cast(trim(CAST(x AS VARCHAR)) AS TIMESTAMPTZ)
     END
 );
@@ -99,4 +96,13 @@ CREATE OR REPLACE TEMP MACRO la_infer_sqlstate(msg) AS (
 -- The code PostgREST puts in its Proxy-Status header: `PostgREST; error=42703`.
 CREATE OR REPLACE TEMP MACRO la_proxy_status_code(ps) AS (
     nullif(regexp_extract(ps, 'error=([A-Za-z0-9]+)', 1), '')
+);
+
+-- Fallbacks from a gateway row's summary line `METHOD | STATUS | [IP | RAY |] URL | UA`,
+-- for exports that selected no request/response columns (evaluated only for those rows).
+CREATE OR REPLACE TEMP MACRO la_em_url(em) AS (
+    list_filter(string_split(em, ' | '), lambda p: regexp_matches(p, '^[a-z]+://'))[1]
+);
+CREATE OR REPLACE TEMP MACRO la_em_part(em, i, min_parts) AS (
+    CASE WHEN len(string_split(em, ' | ')) >= min_parts THEN string_split(em, ' | ')[i] END
 );

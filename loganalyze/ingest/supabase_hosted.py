@@ -211,14 +211,14 @@ _FINAL_SELECT: dict[str, str] = {
     "edge_logs": """
         coalesce(x.method, split_part(x.event_message, ' | ', 1)) AS method,
         coalesce(nullif(split_part(x.path, '?', 1), ''),
-                 nullif(regexp_extract(x.em_url, '^[a-z]+://[^/]+(/[^?#]*)', 1), '')) AS path,
+                 nullif(regexp_extract(la_em_url(x.event_message), '^[a-z]+://[^/]+(/[^?#]*)', 1), '')) AS path,
         -- Vector's nginx parser (self-hosted Kong events) leaves the query inside the path.
         coalesce(x.query, CASE WHEN strpos(x.path, '?') > 0 THEN substr(x.path, strpos(x.path, '?')) END,
-                 nullif(regexp_extract(x.em_url, '(\\?[^#]*)', 1), '')) AS query,
+                 nullif(regexp_extract(la_em_url(x.event_message), '(\\?[^#]*)', 1), '')) AS query,
         coalesce(la_int(x.status), la_int(split_part(x.event_message, ' | ', 2))) AS status,
         x.latency_ms, x.user_id, x.role, x.session_id, x.client_info,
-        coalesce(x.user_agent, CASE WHEN len(x.em_parts) >= 4 THEN x.em_parts[-1] END) AS user_agent,
-        coalesce(x.ip, CASE WHEN len(x.em_parts) >= 6 THEN x.em_parts[3] END) AS ip,
+        coalesce(x.user_agent, la_em_part(x.event_message, -1, 4)) AS user_agent,
+        coalesce(x.ip, la_em_part(x.event_message, 3, 6)) AS ip,
         x.cf_ray,
         coalesce(la_proxy_status_code(x.proxy_status), x.x_sb_error_code) AS error_code,
         x.request_id, x.host, x.apikey_role, x.identifier, x.event_message,
@@ -278,9 +278,6 @@ _FINAL_SELECT: dict[str, str] = {
 
 # Extra per-table values computed once per row in the inner select.
 _INNER_EXTRA: dict[str, str] = {
-    "edge_logs": """,
-        string_split(j->>'event_message', ' | ') AS em_parts,
-        list_filter(string_split(j->>'event_message', ' | '), lambda p: regexp_matches(p, '^[a-z]+://'))[1] AS em_url""",
     "postgres_logs": """,
         nullif(regexp_extract(j->>'event_message',
             '\\b(?:LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?|STATEMENT|DETAIL|HINT|CONTEXT):  (.*)$', 1), '') AS pg_message_tail""",
@@ -289,57 +286,6 @@ _INNER_EXTRA: dict[str, str] = {
             '^(\\S+) - (\\S+) \\[([^\\]]+)\\] "(\\S+) (\\S+)[^"]*" (\\d{3}) (\\S+) "([^"]*)" "([^"]*)"',
             ['ip', 'role', 'time', 'method', 'url', 'status', 'bytes', 'referer', 'ua']) AS access""",
 }
-
-
-def _table_sql(table: str) -> tuple[str, dict[str, list[str]]]:
-    """SELECT yielding the staged rows of one table from `_la_raw` (see core.stage)."""
-    plan = _plan(table)
-    row_paths = ["$.id", "$.timestamp", "$.event_message", "$.identifier", *plan.row_paths]
-    shift = 4  # the four common values come first in `v`
-
-    def shifted(expr: str) -> str:
-        return re.sub(r"\bv\[(\d+)\]", lambda m: f"v[{int(m.group(1)) + shift}]", expr)
-
-    field_cols = ",\n        ".join(shifted(e) + " AS " + quote_ident(c) for c, e in plan.exprs.items())
-    extra = _INNER_EXTRA.get(table, "")
-    line_values = (
-        "CASE WHEN json_valid(j->>'event_message') THEN json_extract_string(j->>'event_message', $line_paths) END"
-        if plan.line_paths
-        else "NULL::VARCHAR[]"
-    )
-    ts_expr = "la_ts(coalesce(la_nullif_text(v[2])"
-    if table == "auth_logs":
-        ts_expr += ", " + shifted(plan.exprs["line_time"])
-    if table == "postgres_logs":
-        ts_expr += ", " + shifted(plan.exprs["parsed_ts"])
-    ts_expr += "))"
-    inner = (
-        "SELECT _line, j, v, g" + extra + ",\n"
-        "        coalesce(la_nullif_text(v[1]), 'h:' || md5(CAST(j AS VARCHAR))) AS id,\n"
-        "        " + ts_expr + " AS ts,\n"
-        "        la_nullif_text(v[3]) AS event_message,\n"
-        "        la_nullif_text(v[4]) AS identifier,\n"
-        "        " + field_cols + "\n"
-        "    FROM (SELECT _line, j, json_extract_string(j, $row_paths) AS v, "
-        + line_values + " AS g FROM _la_raw WHERE _target = $table)"
-    )
-    final = _FINAL_SELECT[table]
-    sql = (
-        "SELECT x._line, CAST(x.j AS VARCHAR) AS _raw, x.id, x.ts,\n" + final + "\nFROM (" + inner + ") x"
-    )
-    params = {"row_paths": row_paths, "table": table}
-    if plan.line_paths:
-        params["line_paths"] = plan.line_paths
-    return sql, params
-
-
-_TABLE_SQL: dict[str, tuple[str, dict[str, list[str]]]] = {}
-
-
-def table_sql(table: str) -> tuple[str, dict[str, list[str]]]:
-    if table not in _TABLE_SQL:
-        _TABLE_SQL[table] = _table_sql(table)
-    return _TABLE_SQL[table]
 
 
 # --------------------------------------------------------------------------- routing
@@ -401,6 +347,75 @@ ROUTE_SQL = (
 )
 
 
+def table_sql(table: str, rows_sql: str | None = None) -> tuple[str, dict[str, object]]:
+    """SELECT yielding the staged rows of one table (see core.stage).
+
+    Without `rows_sql` the rows are those routed to `table` in `_la_raw`. With it (a
+    reader yielding `_line, j`), every row of the file is read in this one pass: the
+    routing probes ride along in the same extraction, and rows of other tables come out
+    marked `_defer` for the caller to route (stage(..., defer=True))."""
+    plan = _plan(table)
+    row_paths = ["$.id", "$.timestamp", "$.event_message", "$.identifier", *plan.row_paths]
+    shift = 4  # the four common values come first in `v`
+
+    def shifted(expr: str) -> str:
+        return re.sub(r"\bv\[(\d+)\]", lambda m: f"v[{int(m.group(1)) + shift}]", expr)
+
+    field_cols = ",\n        ".join(shifted(e) + " AS " + quote_ident(c) for c, e in plan.exprs.items())
+    extra = _INNER_EXTRA.get(table, "")
+    line_values = (
+        "CASE WHEN json_valid(j->>'event_message') THEN json_extract_string(j->>'event_message', $line_paths) END"
+        if plan.line_paths
+        else "NULL::VARCHAR[]"
+    )
+    ts_expr = "la_ts(coalesce(la_nullif_text(v[2])"
+    if table == "auth_logs":
+        ts_expr += ", " + shifted(plan.exprs["line_time"])
+    if table == "postgres_logs":
+        ts_expr += ", " + shifted(plan.exprs["parsed_ts"])
+    ts_expr += "))"
+    params: dict[str, object] = {"table": table}
+    if rows_sql is None:
+        source = (
+            "SELECT _line, j, json_extract_string(j, $row_paths) AS v, " + line_values
+            + " AS g, $table AS _target FROM _la_raw WHERE _target = $table"
+        )
+    else:
+        probes_at = len(row_paths) + 1
+        row_paths += PROBE_PATHS
+        source = (
+            "SELECT *, " + ROUTE_SQL + " AS _target FROM ("
+            "SELECT _line, j, v, g, list_slice(v, " + str(probes_at) + ", "
+            + str(probes_at + len(PROBE_PATHS) - 1) + ") AS p FROM ("
+            "SELECT _line, j, json_extract_string(j, $row_paths) AS v, " + line_values
+            + " AS g FROM (" + rows_sql + ") WHERE j IS NOT NULL))"
+        )
+        params["tables"] = list(HOSTED_TABLES)
+    inner = (
+        "SELECT _line, j, v, g, _target" + extra + ",\n"
+        "        coalesce(la_nullif_text(v[1]), 'h:' || md5(CAST(j AS VARCHAR))) AS id,\n"
+        "        " + ts_expr + " AS ts,\n"
+        "        la_nullif_text(v[3]) AS event_message,\n"
+        "        la_nullif_text(v[4]) AS identifier,\n"
+        "        " + field_cols + "\n"
+        "    FROM (" + source + ")"
+    )
+    final = _FINAL_SELECT[table]
+    defer = "" if rows_sql is None else ", x._target IS DISTINCT FROM $table AS _defer"
+    sql = (
+        "SELECT x._line, CAST(x.j AS VARCHAR) AS _raw, x.id, x.ts" + defer + ",\n"
+        + final + "\nFROM (" + inner + ") x"
+    )
+    params["row_paths"] = row_paths
+    if plan.line_paths:
+        params["line_paths"] = plan.line_paths
+    return sql, params
+
+
+def _route_params(forced: str | None) -> dict[str, object]:
+    return {"forced": forced, "tables": list(HOSTED_TABLES), "probes": PROBE_PATHS}
+
+
 def _materialize(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> None:
     ctx.execute(
         "CREATE OR REPLACE TEMP TABLE _la_raw AS "
@@ -408,9 +423,42 @@ def _materialize(ctx: FileContext, reader_sql: str, params: dict[str, object]) -
         "  SELECT _line, j, json_extract_string(j, $probes) AS p"
         "  FROM (" + reader_sql + ") WHERE j IS NOT NULL"
         ")",
-        {"forced": ctx.options.source if ctx.options.source in HOSTED_TABLES else None,
-         "tables": list(HOSTED_TABLES), "probes": PROBE_PATHS, **params},
+        {**_route_params(_forced(ctx)), **params},
     )
+
+
+def _forced(ctx: FileContext) -> str | None:
+    return ctx.options.source if ctx.options.source in HOSTED_TABLES else None
+
+
+def _primary_target(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> str | None:
+    """The table most of the file's first rows belong to."""
+    row = ctx.execute(
+        "SELECT _target FROM (SELECT " + ROUTE_SQL + " AS _target FROM ("
+        "  SELECT json_extract_string(j, $probes) AS p FROM (" + reader_sql + ") "
+        "  WHERE j IS NOT NULL LIMIT 2000)) "
+        "WHERE _target IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        {**_route_params(None), **params},
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _load(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> None:
+    """Read the file once for the table most rows belong to; route the rest after."""
+    primary = _forced(ctx) or _primary_target(ctx, reader_sql, params)
+    if primary is None:
+        _materialize(ctx, reader_sql, params)
+        _load_rows(ctx)
+    else:
+        sql, table_params = table_sql(primary, reader_sql)
+        ctx.stage(primary, sql, {**params, **table_params, "forced": _forced(ctx)}, defer=True)
+        (others,) = ctx.execute("SELECT count(*) FROM _la_deferred").fetchone()  # type: ignore[misc]
+        if others:
+            _materialize(ctx, "SELECT _line, CAST(_raw AS JSON) AS j FROM _la_deferred", {})
+            _load_rows(ctx)
+        ctx.execute("DROP TABLE _la_deferred")
+    if ctx.result.rows == 0 and ctx.result.rejected == 0 and ctx.result.duplicates == 0:
+        ctx.note("no log rows in this export")
 
 
 def _load_rows(ctx: FileContext) -> None:
@@ -429,29 +477,25 @@ def _load_rows(ctx: FileContext) -> None:
         "FROM _la_raw WHERE _target IS NULL"
     )
     ctx.execute("DROP TABLE _la_raw")
-    if ctx.result.rows == 0 and ctx.result.rejected == 0 and ctx.result.duplicates == 0:
-        ctx.note("no log rows in this export")
 
 
 # --------------------------------------------------------------------------- readers
 def _load_json_array(ctx: FileContext) -> None:
-    _materialize(
+    _load(
         ctx,
         "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
         "$path, format = 'array', maximum_object_size = $max_size)",
         {"path": ctx.sql_path, "max_size": MAX_ROW_BYTES},
     )
-    _load_rows(ctx)
 
 
 def _load_ndjson(ctx: FileContext) -> None:
-    _materialize(
+    _load(
         ctx,
         "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
         "$path, format = 'newline_delimited', maximum_object_size = $max_size)",
         {"path": ctx.sql_path, "max_size": MAX_ROW_BYTES},
     )
-    _load_rows(ctx)
 
 
 def _load_api_envelope(ctx: FileContext) -> None:
@@ -472,13 +516,12 @@ def _load_api_envelope(ctx: FileContext) -> None:
             "the Management API returned an error instead of rows: " + text[:300],
             hint="re-run the request (smaller time range, or later if rate limited: HTTP 429)",
         )
-    _materialize(
+    _load(
         ctx,
         "SELECT row_number() OVER () AS _line, j FROM (SELECT unnest(json_extract(env, "
         "'$.result[*]')) AS j FROM (" + envelope + "))",
         params,
     )
-    _load_rows(ctx)
 
 
 def _load_csv(ctx: FileContext) -> None:
@@ -497,14 +540,13 @@ def _load_csv(ctx: FileContext) -> None:
         " WHEN regexp_matches(c, '^\\s*[\\[{]') THEN coalesce(try_cast(c AS JSON), to_json(c))"
         " ELSE to_json(c) END)"
     )
-    _materialize(
+    _load(
         ctx,
         "SELECT row_number() OVER () + 1 AS _line, json_object(" + pairs + ") AS j "
         "FROM read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
         "escape = '\"', strict_mode = true)",
         {"path": ctx.sql_path},
     )
-    _load_rows(ctx)
 
 
 # --------------------------------------------------------------------------- sniffing
