@@ -15,6 +15,7 @@
 WITH calls AS (
     -- Partition keys are hashed: sorting on long query strings costs more than the rest.
     SELECT ts, hash(coalesce(user_id, session_id, ip, '?')) AS caller,
+           hash(coalesce(user_id, session_id, ip, '?'), det_rest_table(path)) AS chain_key,
            hash(coalesce(user_id, session_id, ip, '?'), method, path, query) AS request_key,
            status, det_rest_table(path) AS table_name,
            (upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE')
@@ -28,7 +29,7 @@ scored AS (
            sum(is_write) OVER chain - is_write AS later_writes,
            lead(ts) OVER (PARTITION BY request_key ORDER BY ts) AS next_same
     FROM calls
-    WINDOW chain AS (PARTITION BY caller, table_name ORDER BY ts
+    WINDOW chain AS (PARTITION BY chain_key ORDER BY ts
                      RANGE BETWEEN CURRENT ROW AND $follow_within FOLLOWING)
 ),
 errors AS (
