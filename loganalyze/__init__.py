@@ -38,6 +38,8 @@ _LAZY = {
     "render_markdown": ("loganalyze.report", "render_markdown"),
     "render_json": ("loganalyze.report", "render_json"),
     "render_html": ("loganalyze.report", "render_html"),
+    "write_charts": ("loganalyze.report", "write_charts"),
+    "report_figures": ("loganalyze.report", "report_figures"),
     "load_dod": ("loganalyze.dod", "load_dod"),
     "check": ("loganalyze.dod", "check"),
     "synth": ("loganalyze.synth", "synth"),

@@ -2,7 +2,7 @@
 scripts read them. A change to either shows up as a reviewed diff of
 tests/data/golden/. Regenerate after an intended change with:
 
-    LOGANALYZE_UPDATE_GOLDEN=1 /work/venv/bin/pytest tests/test_report_golden.py
+    LOGANALYZE_UPDATE_GOLDEN=1 pytest tests/test_report_golden.py
 
 (see tests/data/golden/README.md).
 """

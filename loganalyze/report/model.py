@@ -185,7 +185,7 @@ class DetectorResult:
 
 NOT_ADDITIVE_PREFIXES = ("peak_", "max_", "min_")
 NOT_ADDITIVE_SUFFIXES = ("_max", "_min", "_peak")
-DISTINCT_NOUNS = ("users", "participants", "attendees", "sessions", "clients", "windows")
+DISTINCT_NOUNS = ("users", "participants", "attendees", "sessions", "clients")
 """Counts of distinct things: the same user in two windows is one user, not two."""
 
 
@@ -308,6 +308,12 @@ def order_results(results: list[DetectorResult]) -> list[DetectorResult]:
     return sorted(results, key=lambda r: (r.rank, r.name))
 
 
+def _per_window(spec: Any) -> dict[str, object]:
+    """Storm detectors merge a storm's windows into one episode row by default; a report
+    draws per-window series and sums, so it asks for a row per window."""
+    return {"episodes": False} if any(p.name == "episodes" for p in spec.params) else {}
+
+
 def build_report(
     con,
     *,
@@ -342,7 +348,10 @@ def build_report(
     else:
         results = [
             DetectorResult(
-                spec, detector_lib.detect(con, spec.name, window=step, time_range=time_range).frame
+                spec,
+                detector_lib.detect(
+                    con, spec.name, window=step, time_range=time_range, **_per_window(spec)
+                ).frame,
             )
             for spec in specs
         ]
@@ -359,7 +368,7 @@ def build_report(
         files=files_frame(con),
         rejected=rejected_frame(con),
         results=results,
-        notice=detector_lib.window_notice(time_range),
+        notice=detector_lib.window_notice(time_range, con),
         timeline=build_timeline(
             con, time_range.start, time_range.end, step, {r.name: r.frame for r in results}
         ),
