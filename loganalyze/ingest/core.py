@@ -512,8 +512,11 @@ class _ProgressPoller:
         self.con, self.progress, self.total = con, progress, total
         self.file, self.base, self.size, self.reported = "", 0, 0, 0
         self.stopped = threading.Event()
-        con.execute("SET enable_progress_bar = true")
-        con.execute("SET enable_progress_bar_print = false")
+        try:  # query_progress() reports only with the bar enabled (never printed)
+            con.execute("SET enable_progress_bar = true")
+            con.execute("SET enable_progress_bar_print = false")
+        except duckdb.InvalidInputException:
+            pass  # inside Jupyter without ipywidgets: progress per file only
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
