@@ -170,6 +170,13 @@ def resolve_range(
     else:
         end = data_end + EPSILON if data_end is not None else None
     if start is not None and end is not None and start >= end:
+        if until is None and data_end is not None:
+            # --since 2h on replayed logs: the newest event is older than two hours ago
+            raise UsageError(
+                f"no events since {_iso(start)}: the data ends at {_iso(data_end)}",
+                hint="for replayed or older logs use --last 2h (the two hours ending at the "
+                "newest event), or an ISO --since",
+            )
         raise UsageError(
             f"empty time range: {_iso(start)} is not before {_iso(end)}",
             hint="--since must be earlier than --until",

@@ -104,3 +104,11 @@ def test_resolve_range_empty_database(con):
     rng = resolve_range(con)
     assert rng.start is None and rng.end is None and not rng.has_data
     assert resolve_range(con, last="1h").start is None
+
+
+def test_since_past_the_newest_event_points_at_last(con):
+    # An on-call habit (--since 2h) on logs replayed from an older day.
+    _con_with_span(con, "2026-03-14 09:00:00+00", "2026-03-14 09:30:00+00")
+    with pytest.raises(UsageError, match="data ends at 2026-03-14T09:30:00Z") as err:
+        resolve_range(con, since="2h", now=datetime(2026, 3, 20, tzinfo=UTC))
+    assert "--last" in (err.value.hint or "")
