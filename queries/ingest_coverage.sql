@@ -5,7 +5,7 @@
 --   share of the range they span, and gaps (pauses longer than `gap` between consecutive
 --   events). file '(all files)' is the table as a whole, listed even when empty, so a
 --   missing source shows as 0 rows.
--- rank: 5
+-- rank: 120
 -- windowed: false
 -- param gap: interval = 5m -- a pause between events longer than this is a gap
 -- subject: table_name, file
