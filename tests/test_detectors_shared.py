@@ -22,8 +22,7 @@ REPLAY = SAMPLE_LOGS / "eventlive-incident"
 
 @pytest.fixture(scope="module")
 def replay_con():
-    if not (REPLAY / "manifest.json").is_file():
-        pytest.skip(f"{REPLAY} is not bundled")
+    assert (REPLAY / "manifest.json").is_file(), f"{REPLAY} is part of the repository"
     from loganalyze.ingest import ingest
 
     con = loganalyze.connect()
@@ -61,8 +60,7 @@ def test_interleaved_ranges_match_unshared_runs(replay_con, monkeypatch):
 
 
 def test_new_rows_rebuild_the_shared_results(monkeypatch):
-    if not (REPLAY / "manifest.json").is_file():
-        pytest.skip(f"{REPLAY} is not bundled")
+    assert (REPLAY / "manifest.json").is_file(), f"{REPLAY} is part of the repository"
     from loganalyze.ingest import ingest
 
     con = loganalyze.connect()

@@ -134,7 +134,7 @@ def test_sustained_counts_consecutive_windows_only() -> None:
     # count >= 20 in minutes 0, 1, 3, 5: runs of 2, 1, 1 (minute 2 and the empty minute 4 break them).
     two = judge("count < 20 for 2 windows", current)
     assert (two.verdict, two.observed, two.limit, two.unit) == (Verdict.FAIL, 2, 2, "windows")
-    assert "from 2026-03-14T09:00:00Z (worst 35)" in two.message
+    assert "starting 2026-03-14T09:00:00Z (worst 35)" in two.message
     assert judge("count < 20 for 3 windows", current).verdict is Verdict.PASS
     # Per-window p95 (worst row): 200, 300, 500, 700, 900 → > 400 from minute 2 on, but minute 4 is missing.
     assert judge("p95_ms <= 400 for 3 windows", current).verdict is Verdict.PASS

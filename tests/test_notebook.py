@@ -46,8 +46,7 @@ def test_notebook_runs_on_the_bundled_replays() -> None:
 
     samples = sample_root()
     missing = [n for n in NEEDED if samples is None or not (samples / n).exists()]
-    if missing:
-        pytest.skip(f"bundled replays not found under {RUN_DIR}: missing {', '.join(missing)}")
+    assert not missing, f"bundled replays not found under {RUN_DIR}: missing {', '.join(missing)}"
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         notebook,

@@ -46,8 +46,7 @@ def bundled_report(replay: str) -> Report:
 @pytest.fixture(scope="module", params=REPLAYS)
 def replay_report(request):
     replay = request.param
-    if not (SAMPLE_LOGS / replay).is_dir():
-        pytest.skip(f"bundled replay sample_logs/{replay} not found")
+    assert (SAMPLE_LOGS / replay).is_dir(), f"bundled replay sample_logs/{replay} not found"
     return replay, bundled_report(replay)
 
 

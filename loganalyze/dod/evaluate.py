@@ -384,7 +384,7 @@ def _sustained(threshold: Threshold, evaluation: _Evaluation, broken: Verdict) -
         )
         longest, first, worst = runs.row(0)[1:]
         message = (
-            f"broken in {longest} consecutive window(s) from {_iso(first)} "
+            f"broken in {longest} consecutive window(s) starting {_iso(first)} "
             f"(worst {format_value(worst, '')}); fails at {needed}"
         )
     verdict = broken if longest >= needed else Verdict.PASS
