@@ -42,8 +42,6 @@ BOOKKEEPING_COLUMNS = ("_line", "_reject", "_raw")
 class IngestOptions:
     source: str | None = None
     """Force the target table for rows whose source cannot be told (hosted exports)."""
-    fmt: str | None = None
-    """Force the reader (a LogFormat name) instead of sniffing."""
     strict: bool = False
     """Any rejected row fails the whole ingest."""
     log_line_prefix: str | None = None
@@ -139,8 +137,8 @@ class TableResult:
         self.rows += other.rows
         self.duplicates += other.duplicates
         self.rejected += other.rejected
-        self.min_ts = _min(self.min_ts, other.min_ts)
-        self.max_ts = _max(self.max_ts, other.max_ts)
+        self.min_ts = _earliest((self.min_ts, other.min_ts))
+        self.max_ts = _latest((self.max_ts, other.max_ts))
 
 
 @dataclass
@@ -167,11 +165,11 @@ class FileResult:
 
     @property
     def min_ts(self) -> dt.datetime | None:
-        return _fold(_min, (t.min_ts for t in self.tables.values()))
+        return _earliest(t.min_ts for t in self.tables.values())
 
     @property
     def max_ts(self) -> dt.datetime | None:
-        return _fold(_max, (t.max_ts for t in self.tables.values()))
+        return _latest(t.max_ts for t in self.tables.values())
 
 
 @dataclass
@@ -248,7 +246,6 @@ class FileContext:
         sample: Sample,
         options: IngestOptions,
         result: FileResult,
-        workdir: Path,
     ) -> None:
         self.con = con
         self.path = path
@@ -257,7 +254,6 @@ class FileContext:
         self.sample = sample
         self.options = options
         self.result = result
-        self.workdir = workdir
 
     @property
     def sql_path(self) -> str:
@@ -452,7 +448,6 @@ def ingest(
     forced = get_format(fmt) if fmt else None
     options = IngestOptions(
         source=source,
-        fmt=fmt,
         strict=strict,
         log_line_prefix=log_line_prefix,
         reference_date=reference_date,
@@ -580,7 +575,6 @@ def _ingest_file(
                 sample=sample,
                 options=options,
                 result=result,
-                workdir=workdir,
             )
             fmt.load(ctx)
     sources = ",".join(sorted(result.tables)) or None
@@ -620,24 +614,9 @@ def _reader_hint(exc: BaseException) -> str:
     return "the file is malformed or truncated"
 
 
-def _min(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a, b)
+def _earliest(values: Iterable[dt.datetime | None]) -> dt.datetime | None:
+    return min((v for v in values if v is not None), default=None)
 
 
-def _max(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
-
-
-def _fold(fn: Callable[[Any, Any], Any], values: Iterable[Any]) -> Any:
-    out = None
-    for v in values:
-        out = fn(out, v)
-    return out
+def _latest(values: Iterable[dt.datetime | None]) -> dt.datetime | None:
+    return max((v for v in values if v is not None), default=None)

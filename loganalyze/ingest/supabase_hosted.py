@@ -17,19 +17,12 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..store import quote_ident
+from ..store import LOG_TABLES, quote_ident
 from .core import FileContext, LogFormat, register
 from .files import Sample, first_object_keys
 
-HOSTED_TABLES = (
-    "edge_logs",
-    "postgres_logs",
-    "auth_logs",
-    "realtime_logs",
-    "postgrest_logs",
-    "function_edge_logs",
-    "supavisor_logs",
-)
+# The Supabase sources; Vercel and pg_cron have readers of their own.
+HOSTED_TABLES = tuple(t for t in LOG_TABLES if t not in ("vercel_logs", "cron_runs"))
 
 # Keys that make a JSON object a hosted log row (full rows, ClickHouse rows, and the
 # flattened columns of partial exports produced by the Studio's default queries).
