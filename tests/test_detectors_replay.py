@@ -289,10 +289,11 @@ def test_replay_table_rows(replay):
 def test_replay_outage_polling_rate(replay):
     name, manifest, con = replay
     figure = manifest["totals"].get("chat_polling_requests_per_minute_during_outage")
-    if manifest.get("outage") is None:
-        pytest.skip(f"{name} has no Realtime outage")
     polls = run_detector(con, "polling_pressure", path_pattern="chat_messages")
     inside = polls.filter(pl.col("in_realtime_outage"))
+    if manifest.get("outage") is None:
+        assert inside.height == 0, f"{name} has no Realtime outage, yet windows are marked"
+        return
     assert inside.height == manifest["outage"]["whole_minutes"]
     assert round(inside["count"].sum() / inside.height, 3) == figure
 
@@ -302,12 +303,16 @@ def test_replay_participant_rates_are_estimated(replay):
     logged) up to the replay's end, and the admin counts as a participant (nothing in the
     logs sets them apart): with 60 attendees the rate lands within 3 % of the truth."""
     name, manifest, con = replay
-    if "selfhosted" in name:
-        pytest.skip("Kong lines carry no JWT subject: participants cannot be told apart")
     params = manifest["parameters"]
     start = datetime.fromisoformat(params["start"].replace("Z", "+00:00"))
     until = start + timedelta(minutes=params["minutes"])
     hot = run_detector(con, "hot_path_cost", since=start, until=until)
+    if "selfhosted" in name:
+        # Kong lines carry no JWT subject: participants cannot be told apart, so the
+        # per-participant rates are unknown rather than made up.
+        assert hot.height > 0
+        assert hot["calls_per_participant_per_minute"].drop_nulls().len() == 0
+        return
     heartbeats = hot.filter(
         ((pl.col("route") == "/api/presence/ping") & (pl.col("target") == "(all)"))
         | (pl.col("target") == "rpc/presence_heartbeat")
