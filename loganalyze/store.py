@@ -11,7 +11,9 @@ import functools
 import os
 import re
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -24,6 +26,11 @@ from .errors import InputError, UsageError
 DEFAULT_DB = "loganalyze.duckdb"
 DB_ENV_VAR = "LOGANALYZE_DB"
 MEMORY = ":memory:"
+
+DEFAULT_LOCK_TIMEOUT = 30.0
+"""Seconds a command waits for another process's lock on the database before failing."""
+LOCK_TIMEOUT_ENV_VAR = "LOGANALYZE_LOCK_TIMEOUT"
+_LOCK_POLL_SECONDS = 0.2
 
 LOG_TABLES: tuple[str, ...] = (
     "edge_logs",
@@ -65,25 +72,17 @@ def connect(
     read_only: bool = False,
     memory_limit: str | None = None,
     threads: int | None = None,
+    lock_timeout: float | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) a loganalyze database and make sure its schema exists."""
+    """Open (creating if needed) a loganalyze database and make sure its schema exists.
+
+    A database another process holds (an `ingest` writing while a `report` reads) is
+    waited for, up to `lock_timeout` seconds (default $LOGANALYZE_LOCK_TIMEOUT, else 30),
+    with one "waiting for …" line on stderr; then InputError names the holder."""
     target = str(path)
     if target != MEMORY:
-        parent = Path(target).expanduser().resolve().parent
-        if not read_only:
-            parent.mkdir(parents=True, exist_ok=True)
-        if read_only and not Path(target).exists():
-            raise InputError(
-                f"database {target} does not exist",
-                hint="ingest logs first: loganalyze ingest PATH --db " + target,
-            )
-    try:
-        con = duckdb.connect(target, read_only=read_only)
-    except duckdb.Error as exc:
-        raise InputError(
-            f"cannot open database {target}: {exc}",
-            hint="is another loganalyze process writing to it? Is it a DuckDB file?",
-        ) from exc
+        _check_db_location(target, read_only=read_only)
+    con = _open_waiting(target, read_only=read_only, lock_timeout=lock_timeout)
     # Autoloading would try the network for extensions we never need.
     con.execute("SET autoinstall_known_extensions = false")
     con.execute("SET autoload_known_extensions = false")
@@ -109,6 +108,87 @@ def connect(
     if not read_only:
         con.execute(schema_sql())
     return con
+
+
+def _check_db_location(target: str, *, read_only: bool) -> None:
+    """Fail with the path and the reason when the database cannot live where asked."""
+    where = Path(target).expanduser()
+    if read_only:
+        if not where.exists():
+            raise InputError(
+                f"database {target} does not exist",
+                hint="ingest logs first: loganalyze ingest PATH --db " + target,
+            )
+        return
+    if where.is_dir():
+        raise InputError(f"database {target} is a directory", hint="give a file path to --db")
+    try:
+        where.resolve().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(
+            f"cannot create the directory of database {target}: {exc.strerror or exc}",
+            hint="choose a writable location for --db",
+        ) from None
+
+
+def lock_timeout_seconds(value: float | None = None) -> float:
+    """The lock wait in seconds: `value`, else $LOGANALYZE_LOCK_TIMEOUT, else 30."""
+    if value is not None:
+        return max(0.0, float(value))
+    env = os.environ.get(LOCK_TIMEOUT_ENV_VAR)
+    if env:
+        try:
+            return max(0.0, float(env))
+        except ValueError:
+            raise UsageError(
+                f"${LOCK_TIMEOUT_ENV_VAR} is not a number of seconds: {env!r}", hint="e.g. 30"
+            ) from None
+    return DEFAULT_LOCK_TIMEOUT
+
+
+def _is_lock_conflict(exc: duckdb.Error) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def _lock_holder(exc: duckdb.Error) -> str:
+    found = re.search(r"\(PID (\d+)\)", str(exc))
+    return f"process {found.group(1)}" if found else "another process"
+
+
+def _open_waiting(
+    target: str, *, read_only: bool, lock_timeout: float | None
+) -> duckdb.DuckDBPyConnection:
+    """duckdb.connect, retried while another process holds the file's lock."""
+    deadline = time.monotonic() + lock_timeout_seconds(lock_timeout)
+    announced = False
+    while True:
+        try:
+            return duckdb.connect(target, read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_conflict(exc):
+                raise InputError(
+                    f"cannot open database {target}: {_first_line(exc)}",
+                    hint="is it a DuckDB file, and readable (and writable, to ingest)?",
+                ) from None
+            if time.monotonic() >= deadline:
+                raise InputError(
+                    f"database {target} is in use by {_lock_holder(exc)}",
+                    hint="wait for that loganalyze command to finish, or raise "
+                    f"${LOCK_TIMEOUT_ENV_VAR} (seconds; default {DEFAULT_LOCK_TIMEOUT:g})",
+                ) from None
+            if not announced:
+                print(
+                    f"waiting for {_lock_holder(exc)} to release database {target} …",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                announced = True
+            time.sleep(_LOCK_POLL_SECONDS)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def restore_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
