@@ -9,6 +9,7 @@ microsecond so that event is inside it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -202,3 +203,65 @@ def format_duration(value: timedelta) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+MAX_WINDOWS = 10_000
+"""Most windows any per-window computation builds over one range (a week of 1m windows
+is about this many); beyond it the window is widened so no single stray timestamp can
+make a report allocate by the span of time it covers."""
+
+# Widths a widened window snaps to: the ones people read easily.
+_NICE_WIDTHS: tuple[timedelta, ...] = tuple(
+    parse_duration(text)
+    for text in (
+        "1s", "2s", "5s", "10s", "15s", "30s", "1m", "2m", "5m", "10m", "15m", "30m",
+        "1h", "2h", "3h", "6h", "12h", "1d",
+    )
+)  # fmt: skip
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class BoundedWindow:
+    width: timedelta
+    """The window to use: the one asked for, or a wider one."""
+    note: str | None
+    """Why the window was widened (None when it was not)."""
+
+
+def bounded_window(
+    time_range: TimeRange | tuple[datetime | None, datetime | None] | None,
+    window: str | timedelta,
+    *,
+    max_windows: int = MAX_WINDOWS,
+) -> BoundedWindow:
+    """The window to bucket `time_range` by so it holds at most `max_windows` windows.
+
+    The asked-for width is kept when it fits; otherwise the next width people read easily
+    (2m, 5m, 1h, 1d, …; whole days beyond a day, which is what time_bucket accepts) that
+    fits, with a note saying so. An open or empty range keeps the width."""
+    width = parse_duration(window)
+    if max_windows < 1:
+        raise ValueError("max_windows must be at least 1")
+    if isinstance(time_range, TimeRange):
+        start, end = time_range.start, time_range.end
+    elif time_range is None:
+        start = end = None
+    else:
+        start, end = time_range
+    if start is None or end is None or end <= start:
+        return BoundedWindow(width, None)
+    span = end - start
+    if span / width <= max_windows:
+        return BoundedWindow(width, None)
+    needed = span / max_windows
+    wider = next((w for w in _NICE_WIDTHS if w >= needed and w > width), None)
+    if wider is None:
+        wider = timedelta(days=math.ceil(needed / _DAY))
+    windows = math.ceil(span / width)
+    note = (
+        f"window widened from {format_duration(width)} to {format_duration(wider)}: the range "
+        f"{_iso(start)} .. {_iso(end)} would hold {windows:,} windows (at most "
+        f"{max_windows:,}); narrow it with --since/--until/--last"
+    )
+    return BoundedWindow(wider, note)

@@ -93,28 +93,37 @@ def query_command(
     fmt: Annotated[
         str, typer.Option("--format", help="table (for people), json (array of row objects) or csv.")
     ] = "table",
+    allow_files: Annotated[
+        bool,
+        typer.Option(
+            "--allow-files",
+            help="Let the SQL read and write files (read_csv, COPY … TO, EXPORT DATABASE). "
+            "Without it file access is disabled and cannot be re-enabled from SQL.",
+        ),
+    ] = False,
 ) -> None:
-    """Run ad-hoc SQL against the database and print the result."""
-    import duckdb
+    """Run ad-hoc SQL against the database (read-only) and print the result; every
+    DuckDB type prints. The SQL cannot touch the file system unless --allow-files."""
+    from ..report.query import run_query
 
-    if fmt not in ("table", "json", "csv"):
-        raise fail(UsageError(f"unknown format {fmt!r}", hint="use table, json or csv"))
     try:
         con = connect(resolve_db_path(db, have_paths=False), read_only=True)
         try:
-            frame = con.sql(sql).pl()
-        except duckdb.Error as exc:
-            raise UsageError(str(exc).strip(), hint="`loganalyze schema` lists the tables and columns") from None
+            result = run_query(con, sql, fmt=fmt, allow_files=allow_files)
+        finally:
+            # the locked configuration belongs to the database instance: closing releases
+            # it, so a later connection in the same process opens normally
+            con.close()
     except LogAnalyzeError as exc:
         raise fail(exc) from None
-    if fmt == "json":
-        sys.stdout.write(frame.write_json() + "\n")
+    if isinstance(result, str):
+        sys.stdout.write(result)
     elif fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(result.write_csv())
     else:
         from ..report.tables import print_frame
 
-        print_frame(frame)
+        print_frame(result)
 
 
 def schema_command(
