@@ -31,7 +31,6 @@ from typing import Any
 import polars as pl
 
 from .errors import DetectorError
-from .findings import BUCKET_ORIGIN, METRIC_KINDS, Caveat, Finding, Metric
 from .timeparse import TimeRange, bounded_window, parse_duration, parse_instant, resolve_range
 
 PARAM_TYPES = ("interval", "timestamp", "integer", "double", "varchar", "boolean")
@@ -39,6 +38,9 @@ BOUND_FOR_EVERY_DETECTOR = ("since", "until", "window", "origin")
 DEFAULT_WINDOW = "1m"
 WHOLE_RANGE = "all"
 """`window="all"`: one window spanning the whole range, starting at its start."""
+# Windows are aligned on DuckDB's own default origin (a Monday, midnight UTC), so that
+# minutes, hours, days and weeks start where a person expects.
+BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
 _NOWHERE = datetime(1970, 1, 1, tzinfo=UTC)
 # The width of the single window of an unbounded range (an empty database).
 _UNBOUNDED = timedelta(days=365_000)
@@ -61,8 +63,8 @@ class DetectorSpec:
     params: tuple[DetectorParam, ...]
     subject: tuple[str, ...]
     """Columns saying what a row is about (path, table_name, message, user_id, route, ...)."""
-    metric_specs: tuple[Metric, ...]
-    """Numeric columns (count, p95_ms, ...) with their declared kind, unit and label."""
+    metrics: tuple[str, ...]
+    """Numeric columns (count, p95_ms, calls_per_request_mean, ...)."""
     events: str | None
     """The column that counts events (what `min_events` of a check looks at)."""
     windowed: bool
@@ -73,32 +75,6 @@ class DetectorSpec:
     path: Path
     details: tuple[str, ...] = ()
     """Descriptive non-numeric columns after the metrics (e.g. `window_end`, `sources`)."""
-    needs: tuple[tuple[str, ...], ...] = ()
-    """Input tables: each group needs at least one of its tables to have rows in the
-    range, else the result is inconclusive (an empty result would mean "no data")."""
-    caveats: tuple[Caveat, ...] = ()
-    rollup: tuple[str, str] | None = None
-    """(column, value): rows holding that value are the totals; the others break them down."""
-    series_params: tuple[tuple[str, str], ...] = ()
-    """Parameters that give one row per window when the default rows merge windows."""
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        return tuple(m.name for m in self.metric_specs)
-
-    def metric(self, name: str) -> Metric:
-        for m in self.metric_specs:
-            if m.name == name:
-                return m
-        raise DetectorError(
-            f"detector {self.name} has no metric {name!r}",
-            hint="metrics: " + ", ".join(self.metrics),
-        )
-
-    @property
-    def tables(self) -> tuple[str, ...]:
-        """Every table the detector declares it needs."""
-        return tuple(dict.fromkeys(t for group in self.needs for t in group))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -114,6 +90,19 @@ class DetectorSpec:
             f"detector {self.name} has no parameter {name!r}",
             hint="valid parameters: " + ", ".join(p.name for p in self.params),
         )
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detector's result over one range."""
+
+    spec: DetectorSpec
+    frame: pl.DataFrame
+    time_range: TimeRange
+    params: dict[str, Any] = field(default_factory=dict)
+    notice: str | None = None
+    """Set when the range selected no events although the database has some elsewhere,
+    or when the database is empty: the text to show instead of a bare empty table."""
 
 
 class EmptyRangeWarning(UserWarning):
@@ -135,8 +124,7 @@ def queries_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "queries"
 
 
-_HEADER_LINE = re.compile(r"^--\s*([a-z_]+)(?:\s+([A-Za-z_][A-Za-z0-9_.]*))?\s*:\s*(.*)$")
-_METRIC_DECL = re.compile(r"^([a-z]+)\s*(?:\[([^\]]*)\])?\s*(?:--\s*(.*))?$")
+_HEADER_LINE = re.compile(r"^--\s*([a-z_]+)(?:\s+([A-Za-z_][A-Za-z0-9_]*))?\s*:\s*(.*)$")
 _PARAM_DECL = re.compile(r"^([a-z]+)\s*=\s*(.*?)\s*(?:--\s*(.*))?$")
 _BOUND_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -145,9 +133,6 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
     """Read a detector's `-- key: value` header (it ends at the first non-comment line)."""
     fields: dict[str, str] = {}
     params: list[DetectorParam] = []
-    metrics: list[Metric] = []
-    needs: list[tuple[str, ...]] = []
-    caveats: list[Caveat] = []
     last_key: str | None = None
     for raw in sql.splitlines():
         line = raw.strip()
@@ -161,29 +146,17 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
                 fields[last_key] += " " + text
             continue
         key, param_name, value = match.group(1), match.group(2), match.group(3).strip()
-        if key in ("param", "metric", "caveat"):
+        if key == "param":
             if not param_name:
-                raise DetectorError(f"{path}: `-- {key}` without a name: {line}")
-            if key == "param":
-                params.append(_parse_param(param_name, value, path))
-            elif key == "metric":
-                metrics.append(_parse_metric(param_name, value, path))
-            else:
-                table, _, column = param_name.partition(".")
-                caveats.append(Caveat(table, column or None, value))
-            last_key = None
-            continue
-        if key == "needs":
-            needs.append(tuple(t.strip() for t in value.split("|") if t.strip()))
+                raise DetectorError(f"{path}: `-- param` without a name: {line}")
+            params.append(_parse_param(param_name, value, path))
             last_key = None
             continue
         fields[key] = value
         last_key = key
-    for required in ("name", "title", "finds", "subject"):
+    for required in ("name", "title", "finds", "subject", "metrics"):
         if required not in fields:
             raise DetectorError(f"{path}: detector header lacks `-- {required}:`")
-    if not metrics:
-        raise DetectorError(f"{path}: detector header declares no `-- metric NAME: KIND`")
     if fields["name"] != path.stem:
         raise DetectorError(f"{path}: header name {fields['name']!r} differs from file name")
     names = [p.name for p in params]
@@ -198,40 +171,14 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
         finds=fields["finds"],
         params=tuple(params),
         subject=_names(fields["subject"]),
-        metric_specs=tuple(metrics),
+        metrics=_names(fields["metrics"]),
         events=events,
         windowed=fields.get("windowed", "true").strip().lower() in ("true", "yes", "1"),
         rank=int(fields.get("rank", "100")),
         sql=sql,
         path=path,
         details=_names(fields.get("details", "")),
-        needs=tuple(needs),
-        caveats=tuple(caveats),
-        rollup=_rollup(fields.get("rollup"), path),
-        series_params=tuple(
-            (k.strip(), v.strip())
-            for k, _, v in (a.partition("=") for a in _names(fields.get("series", "")))
-        ),
     )
-
-
-def _parse_metric(name: str, decl: str, path: Path) -> Metric:
-    match = _METRIC_DECL.match(decl)
-    if match is None or match.group(1) not in METRIC_KINDS:
-        raise DetectorError(
-            f"{path}: bad metric declaration for {name}: {decl!r}",
-            hint="-- metric NAME: KIND [UNIT] -- label, KIND one of " + ", ".join(METRIC_KINDS),
-        )
-    return Metric(name, match.group(1), (match.group(2) or "").strip(), (match.group(3) or "").strip())
-
-
-def _rollup(text: str | None, path: Path) -> tuple[str, str] | None:
-    if not text:
-        return None
-    column, sep, value = text.partition("=")
-    if not sep or not column.strip():
-        raise DetectorError(f"{path}: `-- rollup:` expects COLUMN = VALUE, got {text!r}")
-    return column.strip(), value.strip()
 
 
 def _names(text: str) -> tuple[str, ...]:
