@@ -58,7 +58,9 @@ _SECRET_NAMES = (
     r"apikey|api[_-]key|x-api-key|service[_-]?key|service_role_key|access_token|"
     r"refresh_token|id_token|provider_token|token|secret|client_secret|password|passwd"
 )
-_AUTHORIZATION = rf"""(?i)\b(authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?)({_VALUE})"""
+_AUTHORIZATION = (
+    rf"""(?i)\b(authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?)({_VALUE})"""
+)
 _BEARER = rf"(?i)\b(bearer\s+)({_VALUE})"
 _NAMED = rf"""(?i)\b((?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)({_VALUE})"""
 _PRODUCT_VERSION = r"\b([A-Za-z][A-Za-z0-9_-]*/[0-9]+(?:\.[0-9]+){1,3})\b"
@@ -148,18 +150,14 @@ def _rebuild(marked: pl.Expr, mapping: pl.DataFrame) -> pl.Expr:
     unless it equals a secret, which is then masked too."""
     return (
         marked.str.split(_MARK)
-        .list.eval(
-            pl.element().replace(mapping["secret"], mapping["pseudonym"])
-        )
+        .list.eval(pl.element().replace(mapping["secret"], mapping["pseudonym"]))
         .list.join("")
     )
 
 
 def _secrets_of(marked: pl.Series) -> pl.Series:
     """The distinct secrets of a marked column (a kept version leaves an empty pair)."""
-    secrets = (
-        marked.str.split(_MARK).list.gather_every(2, offset=1).explode().drop_nulls().unique()
-    )
+    secrets = marked.str.split(_MARK).list.gather_every(2, offset=1).explode().drop_nulls().unique()
     return secrets.filter(secrets.str.len_bytes() > 0).rename("secret")
 
 
@@ -172,13 +170,17 @@ def redact_series(series: pl.Series, *, key: str | None = None) -> pl.Series:
     if secrets.len() == 0:
         return series
     mapping = _pseudonyms(secrets, key or redaction_key())
-    return marked.to_frame("text").select(_rebuild(pl.col("text"), mapping))["text"].rename(
-        series.name
+    return (
+        marked.to_frame("text")
+        .select(_rebuild(pl.col("text"), mapping))["text"]
+        .rename(series.name)
     )
 
 
 def _string_columns(frame: pl.DataFrame) -> list[str]:
-    return [n for n, t in frame.schema.items() if t in (pl.String, pl.Categorical) or _is_text_list(t)]
+    return [
+        n for n, t in frame.schema.items() if t in (pl.String, pl.Categorical) or _is_text_list(t)
+    ]
 
 
 def _is_text_list(dtype: pl.DataType) -> bool:
@@ -192,9 +194,7 @@ def redact_frame(frame: pl.DataFrame, *, key: str | None = None) -> pl.DataFrame
     if not columns or frame.height == 0:
         return frame
     # all text columns in one series, so the secrets are hashed in one query
-    texts = pl.concat(
-        [_as_text(frame[c]) for c in columns], how="vertical"
-    ).rename("text")
+    texts = pl.concat([_as_text(frame[c]) for c in columns], how="vertical").rename("text")
     redacted = redact_series(texts, key=key)
     if redacted is texts:
         return frame
@@ -220,8 +220,10 @@ def _restore(original: pl.Series, redacted: pl.Series) -> pl.Series:
     if not _is_text_list(original.dtype):
         return redacted.cast(original.dtype)
     lengths = original.list.len().fill_null(0)
-    owner = pl.int_range(pl.len(), dtype=pl.UInt32).repeat_by(pl.col("n")).explode(
-        empty_as_null=False, keep_nulls=False
+    owner = (
+        pl.int_range(pl.len(), dtype=pl.UInt32)
+        .repeat_by(pl.col("n"))
+        .explode(empty_as_null=False, keep_nulls=False)
     )
     elements = (
         pl.DataFrame({"n": lengths})
@@ -235,9 +237,7 @@ def _restore(original: pl.Series, redacted: pl.Series) -> pl.Series:
     empty = pl.lit([], dtype=pl.List(pl.String))
     return (
         pl.DataFrame({"text": rebuilt, "null": original.is_null()})
-        .select(
-            pl.when(pl.col("null")).then(None).otherwise(pl.col("text").fill_null(empty))
-        )
+        .select(pl.when(pl.col("null")).then(None).otherwise(pl.col("text").fill_null(empty)))
         .to_series()
     )
 

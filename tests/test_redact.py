@@ -15,9 +15,7 @@ SERVICE_JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZSIsInJvbGUiOiJzZXJ2aWNlX3Jv"
     "bGUifQ.n3Vq8rN4l3x_qT0uS2a9YwJ-4kHc1fP7gZbE6mDxR0s"
 )
-USER_JWT = (
-    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkMjAzNmZiMS04NmNkIiwiZW1haWwiOiJhQGIuY28ifQ.Xk3nQa-sig"
-)
+USER_JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkMjAzNmZiMS04NmNkIiwiZW1haWwiOiJhQGIuY28ifQ.Xk3nQa-sig"
 PSEUDONYM = re.compile(r"<(jwt|key|email|ip):[0-9a-f]{8}>")
 
 
@@ -28,24 +26,42 @@ def kinds(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "secret", "kind"),
     [
-        (f"SELECT net.http_post(headers:='{{\"Authorization\": \"Bearer {SERVICE_JWT}\"}}')",
-         SERVICE_JWT, "jwt"),
+        (
+            f'SELECT net.http_post(headers:=\'{{"Authorization": "Bearer {SERVICE_JWT}"}}\')',
+            SERVICE_JWT,
+            "jwt",
+        ),
         (f"GET /rest/v1/registrations?apikey={USER_JWT}&select=id", USER_JWT, "jwt"),
         (f"token {USER_JWT} expired", USER_JWT, "jwt"),
         ("Authorization: Bearer opaque-token-123456", "opaque-token-123456", "key"),
         ("authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA==", "key"),
-        ('{"apikey": "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"}',
-         "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz", "key"),
-        ("client sb_publishable_4cVd9t_ZsOmw2ZbLq3 loaded", "sb_publishable_4cVd9t_ZsOmw2ZbLq3",
-         "key"),
-        ("pat sbp_0123456789abcdef0123456789abcdef01234567 used",
-         "sbp_0123456789abcdef0123456789abcdef01234567", "key"),
+        (
+            '{"apikey": "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"}',
+            "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz",
+            "key",
+        ),
+        (
+            "client sb_publishable_4cVd9t_ZsOmw2ZbLq3 loaded",
+            "sb_publishable_4cVd9t_ZsOmw2ZbLq3",
+            "key",
+        ),
+        (
+            "pat sbp_0123456789abcdef0123456789abcdef01234567 used",
+            "sbp_0123456789abcdef0123456789abcdef01234567",
+            "key",
+        ),
         ("POST /login password=hunter2&remember=1", "hunter2", "key"),
-        ('Key (email)=(alice.smith+x@example.co.kr) already exists.', "alice.smith+x@example.co.kr",
-         "email"),
+        (
+            "Key (email)=(alice.smith+x@example.co.kr) already exists.",
+            "alice.smith+x@example.co.kr",
+            "email",
+        ),
         ("GET | 200 | 43.140.15.236 | eb5635bbea26dc5b | /auth/v1/user", "43.140.15.236", "ip"),
-        ("connection from 2001:db8:85a3::8a2e:370:7334 port 5432", "2001:db8:85a3::8a2e:370:7334",
-         "ip"),
+        (
+            "connection from 2001:db8:85a3::8a2e:370:7334 port 5432",
+            "2001:db8:85a3::8a2e:370:7334",
+            "ip",
+        ),
         ("peer fe80:0:0:0:202:b3ff:fe1e:8329 closed", "fe80:0:0:0:202:b3ff:fe1e:8329", "ip"),
     ],
 )
@@ -84,7 +100,7 @@ def test_one_value_one_pseudonym_wherever_it_appears():
         "user d2036fb1-86cd-4834-ae9b-f28c5fb51e60 session ca840d72-bb9d-45f3-8d64-17f4936f542b",
         "Mozilla/5.0 Chrome/120.0.0.0 Safari/537.36",
         "x_client_info supabase-js-node/2.49.4",
-        "postgres@postgres FATAL: password authentication failed for user \"app\"",
+        'postgres@postgres FATAL: password authentication failed for user "app"',
         "cf_ray eb5635bbea26dc5b-ICN, mac 00:1a:2b:3c:4d:5e",
         "column registrations.id does not exist",
     ],
