@@ -65,8 +65,15 @@ def _testcase(suite: ET.Element, result: CheckResult, classname: str, dod_file: 
     ) + details
 
 
-def to_junit_xml(report: CheckReport, *, timestamp: datetime | None = None) -> str:
-    """The report as a JUnit XML document (a string with its XML declaration)."""
+def to_junit_xml(
+    report: CheckReport, *, timestamp: datetime | None = None, redact: bool = True
+) -> str:
+    """The report as a JUnit XML document (a string with its XML declaration); `redact`
+    masks secrets and addresses from the logs (loganalyze.redact)."""
+    if redact:
+        from ..redact import redact_obj
+
+        report = redact_obj(report)
     dod_file = str(report.dod.path) if report.dod.path is not None else None
     # eventlive.dod.toml → eventlive: a dot in a classname is a package level to CI tools.
     stem = report.dod.path.name.split(".")[0] if report.dod.path is not None else "dod"
@@ -118,11 +125,11 @@ def to_junit_xml(report: CheckReport, *, timestamp: datetime | None = None) -> s
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True).decode("utf-8") + "\n"
 
 
-def write_junit(report: CheckReport, path: str | Path) -> Path:
+def write_junit(report: CheckReport, path: str | Path, *, redact: bool = True) -> Path:
     """Write the JUnit XML file (parent directories created)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_junit_xml(report), encoding="utf-8")
+    target.write_text(to_junit_xml(report, redact=redact), encoding="utf-8")
     return target
 
 

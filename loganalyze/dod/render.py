@@ -74,8 +74,19 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def to_markdown(report: CheckReport) -> str:
+def _shareable(report: CheckReport, redact: bool) -> CheckReport:
+    """The report with secrets and addresses from the logs masked (loganalyze.redact):
+    what every check output shows unless --no-redact."""
+    if not redact:
+        return report
+    from ..redact import redact_obj
+
+    return redact_obj(report)
+
+
+def to_markdown(report: CheckReport, *, redact: bool = True) -> str:
     """A GitHub-flavoured markdown summary: heading, table, notes."""
+    report = _shareable(report, redact)
     mark = OUTCOME_MARKS[report.outcome]
     lines = [
         f"### {mark} loganalyze check {report.outcome}: {_cell(_dod_name(report))}",
@@ -110,8 +121,9 @@ def to_markdown(report: CheckReport) -> str:
 # --------------------------------------------------------------------------- json
 
 
-def to_dict(report: CheckReport) -> dict[str, Any]:
+def to_dict(report: CheckReport, *, redact: bool = True) -> dict[str, Any]:
     """The report as plain data (what `--format json` prints)."""
+    report = _shareable(report, redact)
     return {
         "dod": str(report.dod.path) if report.dod.path is not None else None,
         "title": report.dod.title,
@@ -150,15 +162,17 @@ def to_dict(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def to_json(report: CheckReport) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False)
+def to_json(report: CheckReport, *, redact: bool = True) -> str:
+    return json.dumps(to_dict(report, redact=redact), indent=2, ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- terminal
 
 
-def print_rich(report: CheckReport, console: Any) -> None:
-    """The verdict table on a rich Console (passed in, so tests can capture it)."""
+def print_rich(report: CheckReport, console: Any, *, redact: bool = True) -> None:
+    """The verdict table on a rich Console (passed in, so tests can capture it); CI logs
+    are shared, so secrets are masked here too unless `redact` is False."""
+    report = _shareable(report, redact)
     from rich.table import Table
     from rich.text import Text
 

@@ -17,47 +17,62 @@ if TYPE_CHECKING:
     from .charts import Mark
 
 
-def render_rich(report: Report, console: Console) -> None:
+# `redact` masks secrets and addresses taken from the logs (loganalyze.redact): on by
+# default for everything that is written to be shared, off for the terminal view.
+
+
+def render_rich(report: Report, console: Console, *, redact: bool = False) -> None:
     from .console import render_rich as render
 
+    if redact:
+        from ..redact import redact_obj
+
+        report = redact_obj(report)
     render(report, console)
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, *, redact: bool = True) -> str:
     from .markdown import render_markdown as render
 
-    return render(report)
+    return render(report, redact=redact)
 
 
-def render_json(report: Report) -> str:
+def render_json(report: Report, *, redact: bool = True) -> str:
     from .jsonout import render_json as render
 
-    return render(report)
+    return render(report, redact=redact)
 
 
-def render_html(report: Report, marks: Sequence[Mark | str] = ()) -> str:
+def render_html(report: Report, marks: Sequence[Mark | str] = (), *, redact: bool = True) -> str:
     """`marks`: Mark objects or `"2026-11-20T10:05 fix deployed"` strings (a time without
     an offset is read in the report's zone)."""
     from .htmlpage import render_html as render
 
-    return render(report, parse_marks(report, marks))
+    return render(report, parse_marks(report, marks), redact=redact)
 
 
 def write_charts(
-    report: Report, out_dir: str | Path, *, fmt: str = "png", marks: Sequence[Mark | str] = ()
+    report: Report,
+    out_dir: str | Path,
+    *,
+    fmt: str = "png",
+    marks: Sequence[Mark | str] = (),
+    redact: bool = True,
 ) -> list[Path]:
     """Each chart as its own file in `out_dir` (`timeline.FMT`, `<detector>.FMT`)."""
     from .charts import write_charts as write
 
-    return write(report, out_dir, fmt=fmt, marks=parse_marks(report, marks))
+    return write(report, out_dir, fmt=fmt, marks=parse_marks(report, marks), redact=redact)
 
 
-def report_figures(report: Report, marks: Sequence[Mark | str] = ()) -> dict:
+def report_figures(
+    report: Report, marks: Sequence[Mark | str] = (), *, redact: bool = True
+) -> dict:
     """Stable name → plotly Figure: `timeline` (the stacked incident panels), then one per
     detector that found something; for notebooks."""
     from .charts import report_figures as figures
 
-    return figures(report, parse_marks(report, marks))
+    return figures(report, parse_marks(report, marks), redact=redact)
 
 
 def parse_marks(report: Report, marks: Sequence[Mark | str]) -> list[Mark]:

@@ -339,8 +339,15 @@ def telling_metric(result: DetectorResult, top: pl.DataFrame) -> str:
     return result.headline_label
 
 
-def report_figures(report: Report, marks: Sequence[Mark] = ()) -> dict[str, go.Figure]:
-    """Stable name → figure: `timeline`, then one per detector that found something."""
+def report_figures(
+    report: Report, marks: Sequence[Mark] = (), *, redact: bool = True
+) -> dict[str, go.Figure]:
+    """Stable name → figure: `timeline`, then one per detector that found something;
+    `redact` masks secrets and addresses from the logs (see loganalyze.redact)."""
+    if redact:
+        from ..redact import redact_obj
+
+        report = redact_obj(report)
     figures = {"timeline": timeline_figure(report, marks)}
     for result in report.found:
         figures[result.name] = detector_figure(report, result, marks)
@@ -372,7 +379,12 @@ def require_browser() -> str:
 
 
 def write_charts(
-    report: Report, out_dir: str | Path, *, fmt: str = "png", marks: Sequence[Mark] = ()
+    report: Report,
+    out_dir: str | Path,
+    *,
+    fmt: str = "png",
+    marks: Sequence[Mark] = (),
+    redact: bool = True,
 ) -> list[Path]:
     """Write every chart of the report to `out_dir/NAME.FMT`; returns the paths."""
     if fmt not in CHART_FORMATS:
@@ -380,7 +392,7 @@ def write_charts(
     browser = require_browser() if fmt != "html" else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figures = report_figures(report, marks)
+    figures = report_figures(report, marks, redact=redact)
     paths = {name: out / f"{name}.{fmt}" for name in figures}
     if fmt == "html":
         for name, fig in figures.items():

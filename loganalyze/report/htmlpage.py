@@ -127,10 +127,15 @@ def _mark_facts(report: Report, marks: Sequence[Mark]) -> list[tuple[str, str]]:
     return facts
 
 
-def render_html(report: Report, marks: Sequence[Mark] = ()) -> str:
-    """The whole page as one string."""
+def render_html(report: Report, marks: Sequence[Mark] = (), *, redact: bool = True) -> str:
+    """The whole page as one string; `redact` masks secrets and addresses from the logs
+    (see loganalyze.redact)."""
     from plotly.offline import get_plotlyjs
 
+    if redact:
+        from ..redact import redact_obj
+
+        report = redact_obj(report)
     facts = "".join(
         f"<tr><th>{escape(label)}</th><td>{escape(value)}</td></tr>"
         for label, value in [*header_facts(report), *_mark_facts(report, marks)]

@@ -112,5 +112,11 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def render_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+def render_json(report: Report, *, redact: bool = True) -> str:
+    """`redact`: mask secrets and addresses from the logs (see loganalyze.redact)."""
+    data = report_dict(report)
+    if redact:
+        from ..redact import redact_obj
+
+        data = redact_obj(data)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

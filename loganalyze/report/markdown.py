@@ -29,7 +29,12 @@ def _table(columns: list[str], rows: list[list[str]], right: Collection[str] = (
     return lines
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, *, redact: bool = True) -> str:
+    """`redact`: mask secrets and addresses from the logs (see loganalyze.redact)."""
+    if redact:
+        from ..redact import redact_obj
+
+        report = redact_obj(report)
     lines = ["# loganalyze report", ""]
     lines += _table(["", ""], [[f"**{k}**", v] for k, v in header_facts(report)])
     lines.append("")
