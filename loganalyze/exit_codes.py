@@ -20,3 +20,8 @@ class ExitCode(IntEnum):
 
     INCONCLUSIVE = 4
     """`check`: nothing failed, but at least one check lacked the data to decide."""
+
+    INCOMPLETE = 5
+    """`pull` (and `report`/`run`/`check --project`): some slices of the asked range could
+    not be confirmed complete (row count never matched the service's count(), or the time
+    budget ran out); what was fetched is kept, and a re-run fetches only what is missing."""
