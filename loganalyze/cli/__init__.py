@@ -12,6 +12,7 @@ import typer
 from . import check as _check
 from . import data as _data
 from . import detect as _detect
+from . import pull as _pull
 from . import report as _report
 from . import synth as _synth
 from .common import run_app
@@ -28,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_data, _detect, _check, _report, _synth):
+for _module in (_data, _pull, _detect, _check, _report, _synth):
     _module.register(app)
 
 

@@ -10,7 +10,16 @@ from .client import (
     check_project_ref,
     read_token,
 )
-from .core import PullOptions, PullProgress, PullSummary, SliceResult, pull, resolve_sources
+from .core import (
+    PullIncomplete,
+    PullOptions,
+    PullProgress,
+    PullSummary,
+    SliceResult,
+    incomplete_error,
+    pull,
+    resolve_sources,
+)
 from .retry import RetryPolicy
 from .slicing import Slice
 
@@ -19,6 +28,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "TOKEN_ENV_VAR",
     "PullError",
+    "PullIncomplete",
     "PullOptions",
     "PullProgress",
     "PullSummary",
@@ -26,6 +36,7 @@ __all__ = [
     "Slice",
     "SliceResult",
     "check_project_ref",
+    "incomplete_error",
     "pull",
     "read_token",
     "resolve_sources",

@@ -27,9 +27,10 @@ from typing import Any
 import duckdb
 
 from ..errors import LogAnalyzeError, UsageError
+from ..exit_codes import ExitCode
 from ..ingest import IngestSummary, ingest
 from ..ingest.supabase_hosted import HOSTED_TABLES
-from ..timeparse import parse_duration, parse_instant
+from ..timeparse import parse_instant
 from . import ledger
 from .client import ClientStats, LogsClient, TimeBudgetSpent, check_project_ref
 from .retry import Deadline, RetryPolicy, Throttle
@@ -396,5 +397,19 @@ def _error_text(error: object) -> str:
     return json.dumps(error)[:300]
 
 
-def parse_lag(text: str | timedelta) -> timedelta:
-    return parse_duration(text) if isinstance(text, str) else text
+
+class PullIncomplete(LogAnalyzeError):
+    """Some slices could not be confirmed complete (what was fetched is kept)."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+def incomplete_error(summary: PullSummary) -> PullIncomplete:
+    missing = summary.incomplete
+    listed = "; ".join(f"{s.slice.describe()}: {s.reason}" for s in missing[:5])
+    more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+    return PullIncomplete(
+        f"{len(missing)} slice(s) of project {summary.project} are incomplete: {listed}{more}",
+        hint="the rows fetched are kept; run the same pull again later to fetch only what "
+        "is missing (raise --max-time if the time budget ran out)",
+    )
