@@ -14,6 +14,7 @@ from . import data as _data
 from . import detect as _detect
 from . import pull as _pull
 from . import report as _report
+from . import serve as _serve
 from . import synth as _synth
 from .common import run_app
 
@@ -29,7 +30,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_data, _pull, _detect, _check, _report, _synth):
+for _module in (_data, _pull, _detect, _check, _report, _synth, _serve):
     _module.register(app)
 
 

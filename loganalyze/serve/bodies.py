@@ -1,0 +1,185 @@
+"""Drain request bodies: undoing Content-Encoding within the size limit, and turning a
+body into the canonical form the spool keeps — one JSON array of events — plus the parts
+that cannot be read, as rejected rows.
+
+The common case costs one C-level parse of the body (the array as sent, or NDJSON joined
+into an array by one regular-expression pass); the per-element and per-line walks below
+run only for malformed bodies, which are bounded by the body size limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from dataclasses import dataclass, field
+
+RAW_KEEP_CHARS = 1 << 20
+"""Rejected text longer than this is cut (and says so): a 16 MB garbage body is kept
+as evidence, not as a 16 MB row."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class UnsupportedEncoding(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int | None
+    reason: str
+    raw: str
+
+
+@dataclass
+class DrainBody:
+    events: bytes = b"[]"
+    """A JSON array (as bytes) of every readable event, in the order sent."""
+    count: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    malformed: str | None = None
+    """Why the body is not entirely readable (answered with 400), else None."""
+
+
+def decode_content(raw: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body without its Content-Encoding, never more than `limit` bytes (a small
+    gzip body may expand without bound)."""
+    enc = (encoding or "identity").strip().lower()
+    if enc in ("identity", ""):
+        if len(raw) > limit:
+            raise BodyTooLarge
+        return raw
+    if enc in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif enc == "deflate":
+        wbits = zlib.MAX_WBITS
+    else:
+        raise UnsupportedEncoding(enc)
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"cannot decompress ({enc}): {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise BodyTooLarge
+    if not inflater.eof:
+        raise ValueError(f"cannot decompress ({enc}): truncated")
+    return out
+
+
+def _no_constants(name: str) -> object:
+    # NaN / Infinity are not JSON; DuckDB's reader would refuse the whole batch.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_loads = json.JSONDecoder(parse_constant=_no_constants)
+_BETWEEN_LINES = re.compile(rb"[ \t]*\r?\n\s*")
+
+
+def parse_drain_body(body: bytes) -> DrainBody:
+    """A JSON array, a single JSON object, or NDJSON (one object per line)."""
+    text = body.removeprefix(b"\xef\xbb\xbf").strip(b" \t\r\n")
+    if not text:
+        return DrainBody(malformed="empty body", rejects=[Reject(None, "empty body", "")])
+    try:
+        doc = _decode(text)
+    except ValueError as whole:
+        if text.startswith(b"{"):
+            return _parse_ndjson(text)
+        return _salvage_array(text, whole)
+    if isinstance(doc, list):
+        return DrainBody(events=text, count=len(doc))
+    if isinstance(doc, dict):
+        return DrainBody(events=b"[" + text + b"]", count=1)
+    reason = f"not a JSON array or object (a JSON {type(doc).__name__})"
+    return DrainBody(malformed=reason, rejects=[Reject(1, reason, _keep(text))])
+
+
+def _decode(text: bytes) -> object:
+    try:
+        return _loads.decode(text.decode("utf-8"))
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _parse_ndjson(text: bytes) -> DrainBody:
+    joined = b"[" + _BETWEEN_LINES.sub(b",", text) + b"]"
+    try:
+        doc = _decode(joined)
+    except ValueError:
+        return _salvage_lines(text)
+    assert isinstance(doc, list)
+    return DrainBody(events=joined, count=len(doc))
+
+
+def _salvage_lines(text: bytes) -> DrainBody:
+    """NDJSON with unreadable lines: the readable ones are kept as events, the others as
+    rejected rows naming their line."""
+    good: list[bytes] = []
+    rejects: list[Reject] = []
+    for number, line in enumerate(text.split(b"\n"), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            _decode(line)
+        except ValueError as exc:
+            rejects.append(Reject(number, "malformed JSON line: " + _why(exc), _keep(line)))
+        else:
+            good.append(line)
+    return DrainBody(
+        events=b"[" + b",".join(good) + b"]",
+        count=len(good),
+        rejects=rejects,
+        malformed=f"{len(rejects)} line(s) are not JSON (first: line {rejects[0].line})",
+    )
+
+
+def _salvage_array(text: bytes, whole: ValueError) -> DrainBody:
+    """An array cut short or broken part-way: the complete elements before the break are
+    kept as events, the rest of the body as one rejected row."""
+    reason = "malformed JSON: " + _why(whole)
+    try:
+        source = text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return DrainBody(malformed=reason, rejects=[Reject(None, "not UTF-8: " + str(exc), _keep(text))])
+    if not source.startswith("["):
+        return DrainBody(malformed=reason, rejects=[Reject(1, reason, _keep(text))])
+    good: list[str] = []
+    pos = 1
+    end = len(source)
+    while True:
+        while pos < end and source[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= end or source[pos] == "]":
+            break
+        try:
+            _, stop = _loads.raw_decode(source, pos)
+        except (ValueError, RecursionError):
+            break
+        good.append(source[pos:stop])
+        pos = stop
+    line = source.count("\n", 0, pos) + 1
+    rest = source[pos:]
+    return DrainBody(
+        events=("[" + ",".join(good) + "]").encode("utf-8"),
+        count=len(good),
+        rejects=[Reject(line, reason, _keep(rest.encode("utf-8")))],
+        malformed=reason,
+    )
+
+
+def _why(exc: ValueError) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
+    return str(exc)
+
+
+def _keep(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    if len(text) > RAW_KEEP_CHARS:
+        return text[:RAW_KEEP_CHARS] + f"… [{len(text) - RAW_KEEP_CHARS} more characters not kept]"
+    return text
