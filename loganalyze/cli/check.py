@@ -10,6 +10,7 @@ import typer
 
 from ..errors import LogAnalyzeError
 from .common import DbOption, LastOption, PathsArgument, SinceOption, UntilOption, fail, open_logs
+from .pull import ProjectOption, pull_first
 
 
 class OutputFormat(enum.StrEnum):
@@ -50,6 +51,7 @@ def check_command(
         OutputFormat,
         typer.Option("--format", help="rich (terminal), json (only JSON on stdout), or markdown."),
     ] = OutputFormat.rich,
+    project: ProjectOption = None,
 ) -> None:
     """Judge the Definitions of Done of DOD_FILE against logs, for CI.
 
@@ -60,12 +62,14 @@ def check_command(
     1 a fail-severity check failed;
     2 usage or DoD-file error;
     3 input error (unreadable logs or database);
-    4 nothing failed, but a check lacked the data to decide.
+    4 nothing failed, but a check lacked the data to decide;
+    5 with --project: the pull could not confirm every slice (nothing is judged).
     """
     from ..dod import check, load_dod
 
     try:
         dod = load_dod(dod_file)
+        pull_first(project, db, since, until, last, paths, incomplete_fails=True)
         con = open_logs(paths or [], db)
         baseline_con = open_logs(baseline, None) if baseline else None
         report = check(con, dod, baseline_con, since=since, until=until, last=last)

@@ -19,6 +19,7 @@ from .common import (
     fail,
     stderr,
 )
+from .pull import ProjectOption, pull_first
 
 FORMATS = ("table", "json", "csv")
 CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
@@ -81,6 +82,7 @@ def run_command(
         str,
         typer.Option("--format", help="table (for people), json (array of row objects) or csv."),
     ] = "table",
+    project: ProjectOption = None,
 ) -> None:
     """Run one detector over the database (or over log PATHs, ingested in memory first)."""
     from ..detectors import detect, parse_param_assignments
@@ -89,6 +91,7 @@ def run_command(
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}", hint="use table, json or csv")
         params = parse_param_assignments(param)
+        pull_first(project, db, since, until, last, paths)
         con = _open(db, paths)
         finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
     except LogAnalyzeError as exc:

@@ -22,6 +22,7 @@ from .common import (
     open_logs,
     stderr,
 )
+from .pull import ProjectOption, pull_first
 
 TERMINAL_WIDTH = 100
 
@@ -97,6 +98,7 @@ def report_command(
         typer.Option("--out", help="Write to this file instead of stdout.", show_default=False),
     ] = None,
     mark: MarkOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """What the logs show: per detector that found something, most severe first, the key
     numbers, top offenders and a per-window sparkline; with --dod the verdicts.
@@ -114,6 +116,7 @@ def report_command(
             )
         )
     try:
+        pull_first(project, db, since, until, last, paths)
         con = open_logs(paths or [], db)
         baseline_con = open_logs(baseline, None) if baseline else None
         report = reports.build_report(
