@@ -129,7 +129,9 @@ class Committer:
         delay = BACKOFF_FIRST
         while True:
             try:
-                con = connect(self.db)
+                # No wait inside connect: the backoff here honours the shutdown
+                # deadline and reports a busy database once, not once per attempt.
+                con = connect(self.db, lock_timeout=0)
             except LogAnalyzeError as exc:
                 if self.stats.waiting_since is None:
                     self.stats.waiting_since = time.monotonic()
