@@ -8,9 +8,11 @@ table plus three bookkeeping columns, and hands it to `FileContext.stage`:
     _reject  VARCHAR  NULL for a good row, else why it cannot be normalized
     _raw     VARCHAR  the row's original text (kept only for rejected rows)
 
-`stage` then keeps rejected rows in `rejected_rows`, drops rows whose id the table
-already holds (re-ingest, overlapping export pages), and inserts the rest. Rows without
-a usable `ts` are rejected centrally, so no reader can drop them silently.
+`stage` then keeps rejected rows in `rejected_rows`, merges rows whose id the table
+already holds into the stored row (re-ingest, overlapping export pages, a partial export
+then the full one, the same Postgres event from stderr and csvlog: columns the stored
+row lacks are filled, so the richer value wins per column), and inserts the rest. Rows
+without a usable `ts` are rejected centrally, so no reader can drop them silently.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 
 from ..errors import InputError, UsageError
 from ..store import LOG_TABLES, quote_ident, transaction
-from .files import Sample, expand_paths, plain_file, sha256_of, take_sample
+from .files import Sample, expand_paths, plain_file, sha256_of, spool_stdin, take_sample
 
 BOOKKEEPING_COLUMNS = ("_line", "_reject", "_raw")
 
@@ -128,14 +130,19 @@ def _raise_if_malformed_json(sample: Sample, display: str) -> None:
 @dataclass
 class TableResult:
     rows: int = 0
+    """Rows inserted."""
     duplicates: int = 0
+    """Rows the table already held, adding nothing to them."""
     rejected: int = 0
     min_ts: dt.datetime | None = None
     max_ts: dt.datetime | None = None
+    merged: int = 0
+    """Rows the table already held (same event) that gained values they lacked."""
 
     def merge(self, other: TableResult) -> None:
         self.rows += other.rows
         self.duplicates += other.duplicates
+        self.merged += other.merged
         self.rejected += other.rejected
         self.min_ts = _earliest((self.min_ts, other.min_ts))
         self.max_ts = _latest((self.max_ts, other.max_ts))
@@ -158,6 +165,10 @@ class FileResult:
     @property
     def duplicates(self) -> int:
         return sum(t.duplicates for t in self.tables.values())
+
+    @property
+    def merged(self) -> int:
+        return sum(t.merged for t in self.tables.values())
 
     @property
     def rejected(self) -> int:
@@ -189,6 +200,10 @@ class IngestSummary:
     def duplicates(self) -> int:
         return sum(f.duplicates for f in self.files)
 
+    @property
+    def merged(self) -> int:
+        return sum(f.merged for f in self.files)
+
     def by_table(self) -> dict[str, TableResult]:
         out: dict[str, TableResult] = {}
         for f in self.files:
@@ -206,12 +221,14 @@ class IngestSummary:
         return {
             "rows": self.rows,
             "duplicates": self.duplicates,
+            "merged": self.merged,
             "rejected": self.rejected,
             "seconds": round(self.seconds, 3),
             "tables": {
                 t: {
                     "rows": r.rows,
                     "duplicates": r.duplicates,
+                    "merged": r.merged,
                     "rejected": r.rejected,
                     "min_ts": iso(r.min_ts),
                     "max_ts": iso(r.max_ts),
@@ -224,6 +241,7 @@ class IngestSummary:
                     "format": f.format,
                     "rows": f.rows,
                     "duplicates": f.duplicates,
+                    "merged": f.merged,
                     "rejected": f.rejected,
                     "empty": f.empty,
                     "notes": f.notes,
@@ -336,18 +354,23 @@ class FileContext:
             ).fetchone()  # type: ignore[misc]
             unique_ids = repeats == 0
         target = quote_ident(table)
+        merged = _merge_into_stored(con, table, data_cols, good, unique_ids)
         col_list = ", ".join("s." + quote_ident(c) for c in data_cols)
+        stored = "_la_stored_ids" if merged is not None else None
         inserted_row = con.execute(
             "INSERT INTO " + target + " BY NAME SELECT " + col_list + ", $file_id AS file_id "
-            "FROM _la_stage s WHERE " + good + " AND NOT EXISTS (SELECT 1 FROM " + target + " t WHERE t.id = s.id)"
+            "FROM _la_stage s WHERE " + good
+            + (" AND s.id NOT IN (SELECT id FROM " + stored + ")" if stored else "")
             + ("" if unique_ids else " QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s._line) = 1"),
             {"file_id": self.file_id},
         ).fetchone()
         con.execute("DROP TABLE _la_stage")
+        con.execute("DROP TABLE IF EXISTS _la_stored_ids")
         inserted = int(inserted_row[0]) if inserted_row else 0
         result = TableResult(
             rows=inserted,
-            duplicates=int(good_rows) - inserted,
+            duplicates=int(good_rows) - inserted - (merged or 0),
+            merged=merged or 0,
             rejected=int(rejected),
             min_ts=min_ts,
             max_ts=max_ts,
@@ -399,6 +422,63 @@ class FileContext:
         return n
 
 
+# Columns a merge never changes: the row's identity, its time and the file it came from.
+_UNMERGED_COLUMNS = frozenset({"id", "ts", "file_id"})
+
+# Where the richer value is more than "a value where the stored row had none": a
+# SQLSTATE the log carried beats one inferred from the message text.
+_CARRIED_SQLSTATE = "(t.sqlstate_inferred AND s.sqlstate IS NOT NULL AND NOT s.sqlstate_inferred)"
+_MERGE_RULES: dict[str, dict[str, str]] = {
+    "postgres_logs": {
+        "sqlstate": "CASE WHEN " + _CARRIED_SQLSTATE + " THEN s.sqlstate ELSE coalesce(t.sqlstate, s.sqlstate) END",
+        "sqlstate_inferred": "CASE WHEN t.sqlstate IS NULL THEN s.sqlstate_inferred WHEN " + _CARRIED_SQLSTATE
+        + " THEN false ELSE t.sqlstate_inferred END",
+    },
+}
+
+
+def _merge_into_stored(
+    con: duckdb.DuckDBPyConnection, table: str, data_cols: Sequence[str], good: str, unique_ids: bool
+) -> int | None:
+    """Merge staged rows whose id the table already holds into the stored rows: each
+    column the stored row lacks is filled from the staged one (a partial export stored
+    first, the full download of the same rows later; a stderr line, then the csvlog
+    entry of the same event). Leaves their ids in `_la_stored_ids` and returns how many
+    stored rows gained a value; None when the table is empty (nothing to merge into,
+    the common first ingest, which then skips the lookup altogether)."""
+    target = quote_ident(table)
+    (any_stored,) = con.execute("SELECT EXISTS (SELECT 1 FROM " + target + ")").fetchone()  # type: ignore[misc]
+    if not any_stored:
+        return None
+    (overlap,) = con.execute(
+        "CREATE OR REPLACE TEMP TABLE _la_stored_ids AS SELECT DISTINCT s.id FROM _la_stage s "
+        "WHERE " + good + " AND s.id IN (SELECT id FROM " + target + ")"
+    ).fetchone()  # type: ignore[misc]
+    if not overlap:
+        return 0
+    rules = _MERGE_RULES.get(table, {})
+    columns = [c for c in data_cols if c not in _UNMERGED_COLUMNS and not c.startswith("_")]
+    sets, gains = [], []
+    for c in columns:
+        col = quote_ident(c)
+        if c in rules:
+            sets.append(col + " = " + rules[c])
+            gains.append("(" + rules[c] + ") IS DISTINCT FROM t." + col)
+        else:
+            sets.append(col + " = coalesce(t." + col + ", s." + col + ")")
+            gains.append("(t." + col + " IS NULL AND s." + col + " IS NOT NULL)")
+    if not sets:
+        return 0
+    picked = ", ".join("s." + quote_ident(c) for c in columns)
+    (merged,) = con.execute(
+        "UPDATE " + target + " AS t SET " + ", ".join(sets) + " FROM (SELECT s.id, " + picked
+        + " FROM _la_stage s WHERE " + good + " AND s.id IN (SELECT id FROM _la_stored_ids)"
+        + ("" if unique_ids else " QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY s._line) = 1")
+        + ") AS s WHERE t.id = s.id AND (" + " OR ".join(gains) + ")"
+    ).fetchone()  # type: ignore[misc]
+    return int(merged)
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [
         r[0]
@@ -412,6 +492,9 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """SQL helpers every reader may use (temporary: they live with the connection)."""
+    from . import sqlstate  # the catalog table la_infer_sqlstate reads
+
+    sqlstate.install(con)
     sql = resources.files("loganalyze.ingest").joinpath("macros.sql").read_text(encoding="utf-8")
     con.execute(sql)
 
@@ -431,6 +514,7 @@ def ingest(
     reference_date: dt.date | None = None,
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
+    stdin: BinaryIO | None = None,
 ) -> IngestSummary:
     """Read log exports into the database, all or nothing.
 
@@ -438,6 +522,8 @@ def ingest(
     InputError (naming the file) and leaves the database exactly as before. Rows that
     parse but cannot be normalized are kept in `rejected_rows` and counted; with
     `strict=True` any of them fails the ingest.
+
+    A path `-` reads standard input (or `stdin`, a binary stream), shown as `<stdin>`.
 
     Memory is bounded by `memory_limit` (else $LOGANALYZE_MEMORY_LIMIT, else 1.5GB):
     beyond it DuckDB spills to a temporary directory instead of growing, so an export
@@ -452,21 +538,35 @@ def ingest(
         log_line_prefix=log_line_prefix,
         reference_date=reference_date,
     )
-    files = expand_paths(paths)
-    total = sum(p.stat().st_size for p in files)
-    done = 0
     summary = IngestSummary()
     started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp:
+        workdir = Path(tmp)
+        given, shown = spool_stdin(paths, workdir, stdin)
+        files = expand_paths(given)
+        _ingest_files(con, files, shown, forced, options, workdir, summary, progress, memory_limit)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    shown: dict[Path, str],
+    forced: LogFormat | None,
+    options: IngestOptions,
+    workdir: Path,
+    summary: IngestSummary,
+    progress: ProgressCallback | None,
+    memory_limit: str | None,
+) -> None:
+    total = sum(p.stat().st_size for p in files)
+    done = 0
     install_macros(con)
     poller = _ProgressPoller(con, progress, total) if progress else None
-    with (
-        tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp,
-        _memory_budget(con, memory_limit),
-        transaction(con),
-    ):
-        workdir = Path(tmp)
+    with _memory_budget(con, memory_limit), transaction(con):
         for path in files:
-            display = str(path)
+            display = shown.get(path, str(path))
             size = path.stat().st_size
             if poller:
                 poller.start_file(display, done, size)
@@ -476,8 +576,6 @@ def ingest(
                 poller.finish_file(done)
     if poller:
         poller.stop()
-    summary.seconds = time.perf_counter() - started
-    return summary
 
 
 # DuckDB holds this much and spills the rest; the process as a whole stays under 2 GB.
@@ -577,6 +675,9 @@ def _ingest_file(
                 result=result,
             )
             fmt.load(ctx)
+    for table, counted in sorted(result.tables.items()):
+        if counted.merged:
+            result.notes.append(f"{counted.merged} row(s) merged into {table} rows already stored (same event)")
     sources = ",".join(sorted(result.tables)) or None
     con.execute(
         "INSERT INTO ingested_files VALUES ($file_id, $file, $sha, $format, $source, $rows, "
@@ -588,7 +689,7 @@ def _ingest_file(
             "format": result.format,
             "source": sources,
             "rows": result.rows,
-            "dups": result.duplicates,
+            "dups": result.duplicates + result.merged,
             "rejected": result.rejected,
             "min_ts": result.min_ts,
             "max_ts": result.max_ts,

@@ -156,16 +156,22 @@ _HEAD_FILTER = (
     "(kind = 'start' OR (kind <> 'foreign' AND n IN (SELECT n FROM _la_pg_links WHERE entry = n)))"
 )
 
-# The text an id hashes: the entry's first line, with the envelope's time when the line
-# has none.
-_ID_KEY = "CASE WHEN ext_ts IS NULL THEN line ELSE ext_ts || ' ' || line END"
+# What tells entries of one file apart in their ids (see la_pg_event_key): the time as
+# written, the pid, the severity and the message's first line. Within a file the written
+# time stands for the instant, so the occurrence numbers below need no parsed times.
+_OCCURRENCE_KEY = (
+    "concat(coalesce(CASE WHEN $has_ts THEN f_ts END, ext_ts), '|', pid, '|', sev, '|', "
+    "CASE WHEN contains(line, ' at character ') "
+    "THEN regexp_replace(substr(line, cut + 1), ' at character \\d+$', '') ELSE substr(line, cut + 1) END)"
+)
 
-# Occurrence numbers, only where a first line repeats (a window over every head costs;
-# the 64-bit hash finds the candidates far cheaper than the text). Computed over the
-# whole file once, so that entries staged in separate chunks still count on.
+# Occurrence numbers, only where a key repeats (a window over every head costs; the
+# 64-bit hash finds the candidates far cheaper than the text). Computed over the whole
+# file once, so that entries staged in separate chunks still count on.
 _REPEATS_SQL = (
     "CREATE OR REPLACE TEMP TABLE _la_pg_repeats AS "
-    "WITH heads AS NOT MATERIALIZED (SELECT n, " + _ID_KEY + " AS id_key FROM _la_pg_lines WHERE " + _HEAD_FILTER + ") "
+    "WITH heads AS NOT MATERIALIZED (SELECT n, " + _OCCURRENCE_KEY + " AS id_key FROM _la_pg_lines WHERE "
+    + _HEAD_FILTER + ") "
     "SELECT n, row_number() OVER (PARTITION BY id_key ORDER BY n) AS occurrence FROM heads "
     "WHERE hash(id_key) IN (SELECT hash(id_key) AS hk FROM heads GROUP BY hk HAVING count(*) > 1)"
 )
@@ -174,12 +180,12 @@ _REPEATS_SQL = (
 # core.FileContext.stage for the bookkeeping columns). Every line already knows its
 # entry (_la_pg_links), so a file is staged in chunks of entries, each a bounded piece
 # of work, with nothing carried between chunks.
-# A row's id is the md5 of its entry's first line (with the envelope's time, when the
-# line has none) and its occurrence number among entries of the file with the same
-# first line: the first line carries time, pid and message, so the occurrence number
-# decides only between entries logged by one backend in one instant. Hashing the first
-# line rather than the whole entry keeps md5 off the long STATEMENT texts, and an
-# overlapping export that cut an entry's last lines off still yields the same id.
+# A row's id is its event key (la_pg_event_key: time to the ms, pid, severity, first
+# line of the message) and its occurrence number among entries of the file with the same
+# key, so the csvlog or jsonlog entry of the same event gets the same id (and merges
+# into it). Hashing the first line rather than the whole entry keeps md5 off the long
+# STATEMENT texts, and an overlapping export that cut an entry's last lines off still
+# yields the same id.
 # The whole raw entry is rebuilt for rejected entries only.
 _ENTRIES_SQL = """
 WITH
@@ -257,11 +263,11 @@ judged AS (
             ELSE CASE WHEN ts IS NULL AND $has_ts THEN 'unreadable timestamp: ' || ts_text END
         END AS _reject
     FROM (
-        SELECT f.*, __ID_KEY__ AS id_key,
+        SELECT f.*,
             la_pg_connection_from(client) AS connection_from,
             la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
-            CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
-                 THEN la_infer_sqlstate(message) END AS inferred_sqlstate
+            la_infer_sqlstate(CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
+                 THEN message END) AS inferred_sqlstate
         FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
     )
 ),
@@ -277,7 +283,7 @@ rejected_raw AS (
 SELECT n AS _line,
     CASE WHEN _reject IS NULL AND ts IS NOT NULL THEN NULL
          WHEN x.more_raw IS NULL THEN line ELSE line || chr(10) || x.more_raw END AS _raw,
-    md5(id_key) || '#' || coalesce(r.occurrence, 1) AS id,
+    la_pg_event_key(ts, pid, severity, message) || '#' || coalesce(r.occurrence, 1) AS id,
     ts, severity,
     coalesce(logged_sqlstate, inferred_sqlstate) AS sqlstate,
     inferred_sqlstate IS NOT NULL AS sqlstate_inferred,
@@ -285,7 +291,7 @@ SELECT n AS _line,
     backend_type, session_id, pid, duration_ms, command_tag, connection_from, query_id,
     _reject
 FROM hashed LEFT JOIN _la_pg_repeats r USING (n) LEFT JOIN rejected_raw x ON x.entry = n
-""".replace("__HEAD_FILTER__", _HEAD_FILTER).replace("__ID_KEY__", _ID_KEY)
+""".replace("__HEAD_FILTER__", _HEAD_FILTER)
 
 STAGE_CHUNK_LINES = 1_000_000
 """Lines per staged chunk: bounds the stage's working set (about 400 MB of a typical
@@ -331,7 +337,7 @@ def _stage_text_lines(
             ctx.execute("SET preserve_insertion_order = false")
     ctx.execute("DROP TABLE _la_pg_raw")
     ctx.execute(_LINK_SQL)
-    ctx.execute(_REPEATS_SQL)
+    ctx.execute(_REPEATS_SQL, {"has_ts": compiled.has_ts})
     (last,) = ctx.execute("SELECT coalesce(max(n), 0) FROM _la_pg_lines").fetchone()  # type: ignore[misc]
     for lo in range(1, int(last) + 1, STAGE_CHUNK_LINES):
         hi = lo + STAGE_CHUNK_LINES
@@ -433,13 +439,11 @@ CSV_COLUMNS = (
 # Normalized rows from `_la_pg_struct` (canonical columns + _line, _raw).
 _STRUCT_SQL = """
 SELECT _line, _raw,
-    md5(_raw) || '#' || row_number() OVER (PARTITION BY md5(_raw) ORDER BY _line) AS id,
+    event_key || '#' || row_number() OVER (PARTITION BY event_key ORDER BY _line) AS id,
     ts,
     upper(error_severity) AS severity,
-    coalesce(nullif(sql_state_code, ''), CASE WHEN upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
-        THEN la_infer_sqlstate(message) END) AS sqlstate,
-    nullif(sql_state_code, '') IS NULL AND upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
-        AND la_infer_sqlstate(message) IS NOT NULL AS sqlstate_inferred,
+    coalesce(nullif(sql_state_code, ''), inferred_sqlstate) AS sqlstate,
+    inferred_sqlstate IS NOT NULL AS sqlstate_inferred,
     message, nullif(detail, '') AS detail, nullif(hint, '') AS hint, nullif(context, '') AS context,
     coalesce(nullif(query, ''), la_pg_message_statement(message)) AS statement,
     nullif(user_name, '') AS user_name, nullif(database_name, '') AS database,
@@ -453,8 +457,13 @@ SELECT _line, _raw,
          WHEN ts IS NULL AND log_time <> '' THEN 'unreadable timestamp: ' || log_time
     END AS _reject
 FROM (
-    SELECT s.*, la_pg_ts(log_time, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(log_time)))) AS ts
-    FROM _la_pg_struct s LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(log_time))
+    SELECT *, la_pg_event_key(ts, try_cast(process_id AS BIGINT), upper(error_severity), message) AS event_key
+    FROM (
+        SELECT s.*, la_pg_ts(log_time, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(log_time)))) AS ts,
+            la_infer_sqlstate(CASE WHEN nullif(sql_state_code, '') IS NULL AND upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
+                THEN message END) AS inferred_sqlstate
+        FROM _la_pg_struct s LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(log_time))
+    )
 )
 """
 

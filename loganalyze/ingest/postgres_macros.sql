@@ -91,3 +91,14 @@ CREATE OR REPLACE TEMP MACRO la_pg_connection_from(x) AS (
              THEN left(x, strpos(x, '(') - 1) || ':' || substr(x, strpos(x, '(') + 1, length(x) - strpos(x, '(') - 1)
          ELSE x END
 );
+
+-- The identity of one event, the same whichever destination wrote it (stderr, csvlog,
+-- jsonlog of one server): its time to the millisecond (UTC), the backend's pid, the
+-- severity and the first line of the message (stderr's ` at character N` already cut,
+-- as csvlog and jsonlog keep it in a column of its own). The readers append the
+-- occurrence number among entries of the file with the same key, which tells apart
+-- what one backend logged twice in one millisecond.
+CREATE OR REPLACE TEMP MACRO la_pg_event_key(ts, pid, severity, message) AS (
+    md5(concat(CAST(epoch_ms(ts) AS VARCHAR), '|', coalesce(CAST(pid AS VARCHAR), ''), '|',
+               coalesce(severity, ''), '|', split_part(message, chr(10), 1)))
+);

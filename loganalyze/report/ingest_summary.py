@@ -18,6 +18,8 @@ def render_ingest_summary(summary: IngestSummary, console: Console) -> None:
     table.add_column("source", style="bold")
     table.add_column("rows", justify="right")
     table.add_column("duplicates", justify="right")
+    # rows already stored (the same event from another file) that gained values they lacked
+    table.add_column("merged", justify="right")
     table.add_column("rejected", justify="right")
     table.add_column("first event (UTC)")
     table.add_column("last event (UTC)")
@@ -26,13 +28,14 @@ def render_ingest_summary(summary: IngestSummary, console: Console) -> None:
             name,
             f"{result.rows:,}",
             f"{result.duplicates:,}",
+            f"{result.merged:,}",
             f"[red]{result.rejected:,}[/]" if result.rejected else "0",
             _ts(result.min_ts),
             _ts(result.max_ts),
         )
     unrouted = sum(f.rejected_unrouted for f in summary.files)
     if unrouted:
-        table.add_row("(unknown source)", "0", "0", f"[red]{unrouted:,}[/]", "", "")
+        table.add_row("(unknown source)", "0", "0", "0", f"[red]{unrouted:,}[/]", "", "")
     console.print(table)
     for note in summary.notes():
         console.print(f"[dim]note:[/] {note}", highlight=False)
