@@ -110,6 +110,28 @@ def connect(
     return con
 
 
+@contextmanager
+def writing(path: str | os.PathLike[str], **options: object) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`connect(path)` for a command that writes, closed at the end. When the command
+    fails and the database did not exist before, the file it created is removed again:
+    a failed first ingest leaves no empty database behind (a second ingest would then
+    find it and report nothing wrong)."""
+    target = str(path)
+    created = target != MEMORY and not Path(target).expanduser().exists()
+    con = connect(target, **options)  # type: ignore[arg-type]
+    try:
+        yield con
+    except BaseException:
+        con.close()
+        if created:
+            where = Path(target).expanduser()
+            for leftover in (where, where.with_name(where.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    else:
+        con.close()
+
+
 def _check_db_location(target: str, *, read_only: bool) -> None:
     """Fail with the path and the reason when the database cannot live where asked."""
     where = Path(target).expanduser()

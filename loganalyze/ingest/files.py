@@ -11,12 +11,14 @@ import lzma
 import os
 import re
 import shutil
+import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import InputError
 
@@ -49,6 +51,39 @@ class Sample:
     def first_char(self) -> str:
         stripped = self.text.lstrip("\ufeff \t\r\n")
         return stripped[:1]
+
+
+STDIN_PATH = "-"
+STDIN_DISPLAY = "<stdin>"
+
+
+def spool_stdin(
+    paths: Iterable[str | os.PathLike[str]], workdir: Path, stdin: BinaryIO | None = None
+) -> tuple[list[str | os.PathLike[str]], dict[Path, str]]:
+    """`-` among the paths reads standard input (`docker logs db 2>&1 | loganalyze ingest -`):
+    it is copied to a file in `workdir`, since sniffing and DuckDB's readers read a file.
+    Returns the paths with `-` replaced, and the display name of each spooled file."""
+    out: list[str | os.PathLike[str]] = []
+    shown: dict[Path, str] = {}
+    for raw in paths:
+        if os.fspath(raw) != STDIN_PATH:
+            out.append(raw)
+            continue
+        if shown:
+            raise InputError("standard input given twice", hint="pass - once", file=STDIN_DISPLAY)
+        source = stdin if stdin is not None else sys.stdin.buffer
+        if source.isatty():
+            raise InputError(
+                "standard input is a terminal, not a log stream",
+                hint="pipe the logs in: docker logs supabase-db 2>&1 | loganalyze ingest -",
+                file=STDIN_DISPLAY,
+            )
+        spooled = workdir / "stdin"
+        with spooled.open("wb") as fh:
+            shutil.copyfileobj(source, fh, 1 << 20)
+        shown[spooled] = STDIN_DISPLAY
+        out.append(spooled)
+    return out, shown
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
