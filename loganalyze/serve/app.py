@@ -251,6 +251,11 @@ async def _serve(config: ServeConfig, reporter: Reporter) -> ServeSummary:
     spool = Spool(config.spool, segment_bytes=config.segment_bytes)
     committer = Committer(config.db, spool, every=config.commit_every,
                           memory_limit=config.memory_limit, on_problem=reporter.problem)
+    try:
+        committer.check_database()
+    except BaseException:
+        spool.close()
+        raise
     receiver = DrainReceiver(config, spool, committer)
     runner = web.AppRunner(receiver.app(), access_log=None, auto_decompress=False,
                            handle_signals=False, shutdown_timeout=config.shutdown_timeout)

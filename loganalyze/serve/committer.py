@@ -74,6 +74,12 @@ class Committer:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ thread
+    def check_database(self) -> None:
+        """Open the database once before serving: it is created with its schema (so
+        readers find it from the start), and a path that cannot hold a database fails
+        now, not after deliveries were acknowledged."""
+        connect(self.db).close()
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
         self._thread.start()
