@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError, UsageError
-from ..store import connect, resolve_db_path
+from ..store import connect, resolve_db_path, writing
 from .common import DbOption, fail, stderr
 
 
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 def ingest_command(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Log exports: files or directories (recursed); .gz/.bz2/.xz read directly."),
+        typer.Argument(help="Log exports: files or directories (recursed); .gz/.bz2/.xz read directly; - reads standard input."),
     ],
     db: DbOption = None,
     source: Annotated[
@@ -64,8 +64,7 @@ def ingest_command(
 
     try:
         reference_date = _parse_date(date)
-        con = connect(resolve_db_path(db, have_paths=False))
-        with _progress(paths) as progress:
+        with writing(resolve_db_path(db, have_paths=False)) as con, _progress(paths) as progress:
             summary = ingest(
                 paths,
                 con,
