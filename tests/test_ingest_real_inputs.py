@@ -15,7 +15,6 @@ import loganalyze
 from loganalyze.errors import InputError
 from loganalyze.ingest import ingest
 
-
 PG_LINES = (
     "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres ERROR:  column registrations.id does not exist\n"
     "2026-11-20 09:00:01.100 UTC [4101] authenticator@postgres STATEMENT:  SELECT id FROM registrations\n"
