@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -19,6 +20,8 @@ from loganalyze.cli import app
 from loganalyze.errors import InputError, UsageError
 from loganalyze.report.query import run_query
 from loganalyze.timeparse import MAX_WINDOWS, TimeRange, bounded_window
+
+from .conftest import REPO, TEST_DATA
 
 runner = CliRunner()
 
@@ -65,7 +68,7 @@ def test_an_open_range_keeps_the_window():
 
 
 def test_detector_windows_are_bounded_when_one_row_is_dated_far_away(con):
-    from loganalyze.detectors import window_buckets
+    from loganalyze.analysis import window_buckets
     from loganalyze.timeparse import resolve_range
 
     con.execute(
@@ -74,7 +77,8 @@ def test_detector_windows_are_bounded_when_one_row_is_dated_far_away(con):
         "('stray', TIMESTAMPTZ '2100-01-01 00:00:00+00', 0, 409)"
     )
     time_range = resolve_range(con)
-    width, _origin = window_buckets("1s", time_range)
+    width, _origin, note = window_buckets("1s", time_range)
+    assert note is not None
     assert (time_range.end - time_range.start) / width <= MAX_WINDOWS
 
 
@@ -241,3 +245,104 @@ def test_run_query_locks_the_configuration():
     run_query(con, "SELECT 1", fmt="json")
     with pytest.raises(UsageError, match="locked"):
         run_query(con, "SET lock_configuration = false", fmt="json")
+
+
+# --------------------------------------------------------------------------- JUnit
+
+
+def test_junit_with_control_characters_is_well_formed(con):
+    from loganalyze.dod import check, parse_dod
+    from loganalyze.dod.junit import to_junit_xml
+
+    dod = parse_dod(
+        '[dod]\ntitle = "bell\\u0007 and escape\\u001b"\n'
+        '[[check]]\nid = "a"\ntitle = "nul\\u0000 vt\\u000b"\ndetector = "schema_errors"\n'
+        'threshold = "count < 1"\n',
+        path="x.dod.toml",
+    )
+    xml = to_junit_xml(check(con, dod))
+    root = ET.fromstring(xml)  # raises ParseError when not well-formed
+    suite = root.find("testsuite")
+    assert suite.get("name") == "bell\\x07 and escape\\x1b"
+    assert suite.find("testcase").get("name") == "a: nul\\x00 vt\\x0b"
+
+
+# --------------------------------------------------------------------------- CLI errors
+
+EVENTS = TEST_DATA / "hosted" / "events.ndjson"
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "loganalyze", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+
+
+def _one_line_error(result: subprocess.CompletedProcess, code: int, *needles: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    for needle in needles:
+        assert needle in errors[0], result.stderr
+
+
+def test_report_into_dev_full_is_a_disk_full_error():
+    result = _cli("report", str(EVENTS), "--format", "markdown", "--out", "/dev/full")
+    _one_line_error(result, 3, "/dev/full", "disk full")
+
+
+def test_report_onto_a_directory_names_it(tmp_path):
+    result = _cli("report", str(EVENTS), "--format", "markdown", "--out", str(tmp_path))
+    _one_line_error(result, 3, str(tmp_path), "Is a directory")
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "rich"])
+def test_report_into_a_missing_directory_creates_it(tmp_path, fmt):
+    out = tmp_path / "missing" / "dir" / "r.txt"
+    result = _cli("report", str(EVENTS), "--format", fmt, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 0
+
+
+@pytest.fixture
+def a_file(tmp_path):
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("not a directory\n")
+    return blocker
+
+
+def test_outputs_under_a_regular_file_name_the_path(a_file):
+    under = a_file / "sub"
+    cases = [
+        ("report", str(EVENTS), "--format", "markdown", "--out", str(under / "r.md")),
+        ("check", str(REPO / "sample_logs" / "eventlive.dod.toml"), str(EVENTS), "--junit", str(under / "dod.xml")),
+        ("charts", str(EVENTS), "--format", "html", "--out", str(a_file)),
+        ("synth", "incident", "--users", "20", "--minutes", "1", "--out", str(under)),
+    ]
+    for args in cases:
+        result = _cli(*args)
+        _one_line_error(result, 3, str(a_file))
+
+
+def test_db_under_proc_or_under_a_file_is_an_input_error(a_file):
+    _one_line_error(_cli("ingest", str(EVENTS), "--db", "/proc/nowhere/x.duckdb"), 3, "/proc/nowhere/x.duckdb")
+    _one_line_error(_cli("ingest", str(EVENTS), "--db", str(a_file / "x.duckdb")), 3, str(a_file / "x.duckdb"))
+    _one_line_error(_cli("report", "--db", "/proc/x.duckdb"), 3, "/proc/x.duckdb")
+
+
+def test_an_unreadable_file_inside_a_directory_is_named(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "events.ndjson").write_bytes(EVENTS.read_bytes())
+    (logs / "zz-unreadable.log").symlink_to("/proc/self/mem")  # reading it fails with EIO
+    db = tmp_path / "x.duckdb"
+    result = _cli("ingest", str(logs), "--db", str(db))
+    _one_line_error(result, 3, "zz-unreadable.log")
+    assert not db.exists() or loganalyze.connect(db, read_only=True).execute(
+        "SELECT count(*) FROM ingested_files"
+    ).fetchall() == [(0,)]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -79,6 +83,24 @@ def open_logs(paths: list[Path], db: Path | None):  # type: ignore[no-untyped-de
     return con
 
 
+@contextmanager
+def output_file(path: Path) -> Iterator[TextIO]:
+    """`--out PATH` opened for text, its directory created; a path that cannot be
+    written (read-only, a directory, a full disk, /dev/full) raises InputError naming it
+    and the reason (exit 3)."""
+    from ..errors import InputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            yield handle
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno in _DISK_FULL:
+            reason = "disk full: " + reason
+        raise InputError(f"cannot write: {reason}", file=str(path)) from None
+
+
 def _is_duckdb_file(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
@@ -95,18 +117,107 @@ def fail(exc: LogAnalyzeError) -> typer.Exit:
     return typer.Exit(int(exc.exit_code))
 
 
+class Interrupted(BaseException):
+    """Ctrl-C: raised by our SIGINT handler instead of KeyboardInterrupt, which Click
+    turns into "Aborted!" and exit 1. Like KeyboardInterrupt it is no Exception, so it
+    unwinds through every `except Exception`, rolling back the open transaction and
+    removing temporary files on its way."""
+
+
+INTERRUPTED_EXIT = 130
+"""What a shell reports for a process ended by SIGINT (128 + 2)."""
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+_interrupt_seen = False
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    # DuckDB notices the pending exception and ends its statement with its own
+    # RuntimeError("Query interrupted"); the flag says what that error really was.
+    global _interrupt_seen
+    _interrupt_seen = True
+    raise Interrupted
+
+
 def run_app(app: typer.Typer) -> None:
-    """Run the app; a LogAnalyzeError escaping a command still never shows a traceback."""
+    """Run the app; expected failures print one line (and a hint) and exit with their
+    documented code, never a traceback:
+
+    - LogAnalyzeError: its own code;
+    - Ctrl-C: "interrupted", exit 130 (the database as it was, temporary files gone);
+    - a full disk: exit 3, naming the file;
+    - any other OSError (an unwritable --out, a directory where a file was expected, an
+      unreadable input): exit 3, naming the path and the reason.
+    """
+    previous = signal.signal(signal.SIGINT, _raise_interrupted)
     try:
         app(standalone_mode=True)
-    except LogAnalyzeError as exc:  # pragma: no cover - commands catch their own
+    except LogAnalyzeError as exc:  # commands catch their own; this is the safety net
         raise SystemExit(int(fail(exc).exit_code)) from None
-    except KeyboardInterrupt:  # pragma: no cover
-        print("interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+    except (Interrupted, KeyboardInterrupt):
+        _exit_interrupted()
+    except OSError as exc:
+        if _interrupt_seen:
+            _exit_interrupted()
+        raise SystemExit(int(fail(os_error(exc)).exit_code)) from None
+    except Exception as exc:
+        if _interrupt_seen:
+            _exit_interrupted()
+        known = database_error(exc)
+        if known is None:
+            raise
+        raise SystemExit(int(fail(known).exit_code)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _exit_interrupted() -> None:
+    print("interrupted", file=sys.stderr)
+    raise SystemExit(INTERRUPTED_EXIT) from None
+
+
+def os_error(exc: OSError) -> LogAnalyzeError:
+    """An OSError as one line naming the path and the reason (exit 3)."""
+    from ..errors import InputError
+
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    where = exc.filename if exc.filename is not None else None
+    if exc.errno in _DISK_FULL:
+        return InputError(
+            f"disk full: {reason}",
+            hint="free some space and run again (a database being written is left as it was)",
+            file=str(where) if where is not None else None,
+        )
+    if where is None:
+        return InputError(reason)
+    return InputError(reason, file=str(where))
+
+
+def database_error(exc: BaseException) -> LogAnalyzeError | None:
+    """DuckDB's own I/O failures (a full disk while it writes, an unreadable file) as
+    exit 3; None for anything else, which is a bug and keeps its traceback."""
+    import duckdb
+
+    from ..errors import InputError
+
+    if not isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException):
+        return None
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "No space left" in text or "disk is full" in text.lower():
+        return InputError(
+            f"disk full: {text}",
+            hint="free some space (or point $TMPDIR and --db at a larger disk) and run again; "
+            "the database was left as it was",
+        )
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return InputError(text, hint="raise the memory budget: --memory-limit or $LOGANALYZE_MEMORY_LIMIT")
+    return InputError(text)
 
 
 __all__ = [
+    "INTERRUPTED_EXIT",
     "DbOption",
     "ExitCode",
     "LastOption",
@@ -114,8 +225,11 @@ __all__ = [
     "SinceOption",
     "UntilOption",
     "WindowOption",
+    "database_error",
     "fail",
     "open_logs",
+    "os_error",
+    "output_file",
     "run_app",
     "stderr",
 ]

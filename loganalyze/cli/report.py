@@ -20,6 +20,7 @@ from .common import (
     WindowOption,
     fail,
     open_logs,
+    output_file,
     stderr,
 )
 from .pull import ProjectOption, pull_first
@@ -155,7 +156,7 @@ def _print_rich(report, out: Path | None) -> None:
             console = Console(width=TERMINAL_WIDTH)
         reports.render_rich(report, console)
         return
-    with out.open("w", encoding="utf-8") as handle:
+    with output_file(out) as handle:
         reports.render_rich(report, Console(file=handle, width=TERMINAL_WIDTH, no_color=True))
     stderr.print(f"wrote {out}", highlight=False)
 
@@ -164,8 +165,8 @@ def _emit(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    with output_file(out) as handle:
+        handle.write(text)
     stderr.print(f"wrote {out} ({len(text.encode('utf-8')):,} bytes)", highlight=False)
 
 

@@ -11,6 +11,7 @@ Jenkins xUnit plugin's junit-10.xsd).
 
 from __future__ import annotations
 
+import re
 import socket
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -18,6 +19,28 @@ from pathlib import Path
 
 from .model import CheckReport, CheckResult, Verdict
 from .render import baseline_text, observed_text
+
+# Characters XML 1.0 cannot carry at all, escaped or not (C0 controls but tab/newline/CR,
+# lone surrogates, U+FFFE/U+FFFF). A DoD title or a log value holding one would make the
+# file unreadable to every CI tool; each is written as a visible \\xNN / \\uNNNN instead.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+        text,
+    )
+
+
+def _make_xml_safe(root: ET.Element) -> None:
+    for element in root.iter():
+        if element.text:
+            element.text = _xml_safe(element.text)
+        if element.tail:
+            element.tail = _xml_safe(element.tail)
+        for key, value in element.attrib.items():
+            element.attrib[key] = _xml_safe(value)
 
 
 def _seconds(value: float) -> str:
@@ -121,15 +144,25 @@ def to_junit_xml(
     classname = f"loganalyze.check.{stem}"
     for result in report.results:
         _testcase(suite, result, classname, dod_file)
+    _make_xml_safe(root)
     ET.indent(root)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True).decode("utf-8") + "\n"
 
 
 def write_junit(report: CheckReport, path: str | Path, *, redact: bool = True) -> Path:
-    """Write the JUnit XML file (parent directories created)."""
+    """Write the JUnit XML file (parent directories created); a path that cannot be
+    written raises InputError naming it and the reason."""
+    from ..errors import InputError
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_junit_xml(report, redact=redact), encoding="utf-8")
+    text = to_junit_xml(report, redact=redact)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot write the JUnit report: {exc.strerror or exc}", file=str(target)
+        ) from None
     return target
 
 
