@@ -318,3 +318,36 @@ def test_readers_in_other_processes_work_while_it_serves(server: Server) -> None
     server.stop()
     assert statuses and set(statuses) == {200}
     assert read_db(server.db, "SELECT count(*) FROM edge_logs") == [(len(edge),)]
+
+
+def test_a_reader_holding_the_database_fills_the_spool_then_backpressure(tmp_path: Path) -> None:
+    server = Server(tmp_path, tmp_path / "drain.duckdb", "--max-backlog", "1").start()
+    edge = drain_lines("edge_logs")[:1000]
+    bodies = [as_array(edge[i:i + 100]) for i in range(0, len(edge), 100)]  # ~220 kB each
+    try:
+        reader = connect(server.db, read_only=True)  # holds the file: no commit can happen
+        try:
+            answers = [server.post("/drains/supabase", body, BEARER) for body in bodies]
+            health = server.get("/healthz")[1]
+        finally:
+            reader.close()
+        statuses = [status for status, _, _ in answers]
+        assert statuses[:4] == [200] * 4
+        assert 503 in statuses
+        refused = [headers for status, _, headers in answers if status == 503]
+        assert all(int(h["Retry-After"]) >= 1 for h in refused)
+        assert health["stored_rows"] == 0 and health["backlog_bytes"] >= 1 << 20
+        assert health["waiting_for_db_s"] is not None
+        # the reader is gone: the backlog drains and refused batches are taken again
+        deadline = time.monotonic() + 60
+        while server.get("/healthz")[1]["backlog_bytes"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for i, status in enumerate(statuses):
+            if status != 200:
+                assert server.post("/drains/supabase", bodies[i], BEARER)[0] == 200
+        log = server.stop()
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.kill()
+    assert "database busy" in log
+    assert read_db(server.db, "SELECT count(*), count(DISTINCT id) FROM edge_logs") == [(1000, 1000)]
