@@ -49,48 +49,23 @@ CREATE OR REPLACE TEMP MACRO la_auth_path(p) AS (
 );
 
 -- SQLSTATE of a Postgres error message when the log line does not carry it (stderr
--- without %e in log_line_prefix). Ordered: the first matching pattern wins.
+-- without %e in log_line_prefix): the code of the server's own message template with
+-- the most fixed text that the message fits (catalog and how it is matched:
+-- loganalyze/ingest/sqlstate.py). A scalar subquery: DuckDB runs it once per distinct
+-- message, so callers pass NULL for rows that need no code (NULL gives NULL).
 CREATE OR REPLACE TEMP MACRO la_infer_sqlstate(msg) AS (
-    CASE
-        WHEN msg IS NULL THEN NULL
-        WHEN regexp_matches(msg, '^column .+ does not exist') THEN '42703'
-        WHEN regexp_matches(msg, '^relation ".+" does not exist') THEN '42P01'
-        WHEN regexp_matches(msg, '^(function|operator) .+ does not exist') THEN '42883'
-        WHEN starts_with(msg, 'duplicate key value violates unique constraint') THEN '23505'
-        WHEN regexp_matches(msg, 'violates foreign key constraint') THEN '23503'
-        WHEN regexp_matches(msg, '^null value in column .+ violates not-null constraint') THEN '23502'
-        WHEN regexp_matches(msg, 'violates check constraint') THEN '23514'
-        WHEN regexp_matches(msg, '^(permission denied for |new row violates row-level security policy|must be owner of )') THEN '42501'
-        WHEN starts_with(msg, 'canceling statement due to lock timeout') THEN '55P03'
-        WHEN starts_with(msg, 'canceling statement due to conflict with recovery')
-          OR starts_with(msg, 'terminating connection due to conflict with recovery') THEN '40001'
-        WHEN starts_with(msg, 'canceling statement due to statement timeout')
-          OR starts_with(msg, 'canceling statement due to user request') THEN '57014'
-        WHEN starts_with(msg, 'terminating connection due to idle-in-transaction timeout') THEN '25P03'
-        WHEN regexp_matches(msg, '^the database system is (starting up|shutting down|in recovery mode)') THEN '57P03'
-        WHEN starts_with(msg, 'could not serialize access') THEN '40001'
-        WHEN starts_with(msg, 'deadlock detected') THEN '40P01'
-        WHEN regexp_matches(msg, '^(sorry, too many clients already|too many connections for role|remaining connection slots are reserved)') THEN '53300'
-        WHEN starts_with(msg, 'current transaction is aborted') THEN '25P02'
-        WHEN starts_with(msg, 'syntax error at or near') OR starts_with(msg, 'syntax error at end of input') THEN '42601'
-        WHEN starts_with(msg, 'invalid input syntax for') THEN '22P02'
-        WHEN starts_with(msg, 'value too long for type') THEN '22001'
-        WHEN regexp_matches(msg, 'out of range') THEN '22003'
-        WHEN starts_with(msg, 'division by zero') THEN '22012'
-        WHEN starts_with(msg, 'password authentication failed for user') THEN '28P01'
-        WHEN starts_with(msg, 'no pg_hba.conf entry') THEN '28000'
-        WHEN regexp_matches(msg, '^role ".+" does not exist') THEN '28000'
-        WHEN regexp_matches(msg, '^database ".+" does not exist') THEN '3D000'
-        WHEN regexp_matches(msg, '^relation ".+" already exists') THEN '42P07'
-        WHEN regexp_matches(msg, '^infinite recursion detected in policy') THEN '42P17'
-        WHEN regexp_matches(msg, '^column ".+" is of type .+ but expression is of type') THEN '42804'
-        WHEN starts_with(msg, 'could not obtain lock') THEN '55P03'
-        WHEN starts_with(msg, 'terminating connection due to administrator command') THEN '57P01'
-        WHEN regexp_matches(msg, '^(invalid frontend message type|incomplete message from client)') THEN '08P01'
-        WHEN starts_with(msg, 'out of memory') THEN '53200'
-        WHEN starts_with(msg, 'could not extend file') THEN '53100'
-        ELSE NULL
-    END
+    SELECT arg_max(c.sqlstate, c.preference)
+    FROM (
+        SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
+        WHERE head_key = left(msg, 4)
+        UNION ALL
+        SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
+        WHERE tail_key = right(msg, 4)
+        UNION ALL
+        SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
+        WHERE head_key IS NULL AND tail_key IS NULL
+    ) c
+    WHERE like_escape(msg, c.like_pattern, '\')
 );
 
 -- The code PostgREST puts in its Proxy-Status header: `PostgREST; error=42703`.

@@ -72,8 +72,8 @@ SELECT transport, body, _blank, hash(body) AS _key, ts,
        -- connection and schema-cache errors come as PostgREST's JSON error body
        CASE WHEN is_stderr AND starts_with(stderr_message, '{') AND json_valid(stderr_message)
             THEN json_extract_string(stderr_message, '$.code')
-            WHEN is_stderr AND NOT regexp_matches(stderr_message, $query_re)
-            THEN la_infer_sqlstate(stderr_message) END AS sqlstate,
+            ELSE la_infer_sqlstate(CASE WHEN is_stderr AND NOT regexp_matches(stderr_message, $query_re)
+                                        THEN stderr_message END) END AS sqlstate,
        CASE WHEN NOT (is_access OR is_stderr) THEN 'not a PostgREST access or stderr line'
             WHEN ts IS NULL THEN 'unreadable time' END AS _reject
 FROM (
