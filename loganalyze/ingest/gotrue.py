@@ -1,4 +1,5 @@
-"""Self-hosted GoTrue (Supabase Auth) container output: logrus JSON, one object per line.
+"""Self-hosted GoTrue (Supabase Auth) container output: logrus JSON, one object per line,
+or the same objects pretty-printed across lines (`docker logs auth | jq .`).
 
 - `request completed` lines carry `status`, `duration` (nanoseconds, stored as ms) and,
   from v2.194.0, the `error`; up to v2.193.x an errored request wrote the error on a
@@ -10,6 +11,7 @@
   stored (`/user` → `/auth/v1/user`) so detectors see one path in every source.
 - Audit lines (`auth_audit_event`, `auth_event`) and metering lines (`action`, `user_id`)
   fill `action` and `user_id`.
+- A recovered panic's text (`panic`, no `error`) is kept as the row's error.
 - `request_id` is not unique per line, so ids are derived from the line itself.
 """
 
@@ -38,7 +40,7 @@ GOTRUE_FIELDS = json.dumps({
     "method": "VARCHAR", "path": "VARCHAR", "status": "VARCHAR", "duration": "VARCHAR",
     "error_code": "VARCHAR", "error": "VARCHAR", "request_id": "VARCHAR",
     "grant_type": "VARCHAR", "remote_addr": "VARCHAR", "user_id": "VARCHAR",
-    "action": "VARCHAR",
+    "action": "VARCHAR", "panic": "VARCHAR",
     "auth_event": {"action": "VARCHAR", "actor_id": "VARCHAR"},
     "auth_audit_event": {"action": "VARCHAR", "actor_id": "VARCHAR", "request_id": "VARCHAR"},
 })
@@ -53,7 +55,8 @@ SELECT transport, body, _blank, hash(body) AS _key, ts, request_id, status, erro
        la_auth_path(la_nullif_text(g.path)) AS path,
        la_double(g.duration) / 1e6 AS duration_ms,
        la_nullif_text(g.error_code) AS error_code,
-       la_nullif_text(g.error) AS error,
+       -- a recovered panic logs its text in `panic` (and no `error`)
+       coalesce(la_nullif_text(g.error), 'panic: ' || la_nullif_text(g.panic)) AS error,
        la_nullif_text(g.grant_type) AS grant_type,
        coalesce(la_nullif_text(g.auth_event.actor_id), la_nullif_text(g.auth_audit_event.actor_id),
                 la_nullif_text(g.user_id)) AS user_id,
@@ -83,11 +86,19 @@ FROM (
                    -- a line that is no JSON object parses to NULL (rejected below)
                    CASE WHEN starts_with(ltrim(body), '{')
                         THEN try(json_transform(body, '""" + GOTRUE_FIELDS + """')) END AS g
-            FROM (""" + SPLIT_LINES_SQL + """)
+            FROM (__LINES__)
         )
     )
 )
 """
+
+# Pretty-printed objects (`docker logs auth | jq .`, or `jq -s .` arrays): one row per
+# object, minified back to the line GoTrue wrote (so it gets that line's id, and the
+# pretty and the raw form of one log add nothing to each other).
+_PRETTY_OBJECTS_SQL = (
+    "SELECT '' AS transport, '' AS docker_time, CAST(json(json) AS VARCHAR) AS body "
+    "FROM read_json_objects($path, format = $json_format, maximum_object_size = 67108864)"
+)
 
 # The rows, with ids and the error of a pre-2.194 error line copied onto its `request
 # completed` line: a window over the few requests that have such a line, not the file.
@@ -115,9 +126,44 @@ WHERE NOT p._blank
 
 
 def _load(ctx: FileContext) -> None:
-    numbering = parse_lines(ctx, _PARSE_SQL, {"path": ctx.sql_path, "prefix_re": TRANSPORT_PREFIX_RE})
+    params: dict[str, object] = {"path": ctx.sql_path}
+    if _pretty(ctx.sample):
+        ctx.note("pretty-printed JSON objects (jq): a row's line is its object's number")
+        sql = _PARSE_SQL.replace("__LINES__", _PRETTY_OBJECTS_SQL)
+        params["json_format"] = "array" if ctx.sample.first_char == "[" else "unstructured"
+    else:
+        sql = _PARSE_SQL.replace("__LINES__", SPLIT_LINES_SQL)
+        params["prefix_re"] = TRANSPORT_PREFIX_RE
+    numbering = parse_lines(ctx, sql, params)
     ctx.stage("auth_logs", _STAGE_SQL, numbering, unique_ids=True)
     drop_parsed(ctx)
+    carry_sibling_errors(ctx)
+
+
+# A failed request's error text on its `request completed` row, from the sibling row
+# of the same request that holds it (GoTrue before v2.194 wrote the error on a row of
+# its own; hosted exports list both rows, newest first, maybe on different pages or in
+# different files). Only requests this file touched are looked at.
+_SIBLING_ERRORS_SQL = """
+UPDATE auth_logs AS t SET error = s.error
+FROM (
+    SELECT request_id, min_by(error, ts) AS error
+    FROM auth_logs
+    WHERE status IS NULL AND msg IS DISTINCT FROM 'request completed' AND error IS NOT NULL
+      AND request_id IN (SELECT request_id FROM auth_logs WHERE file_id = $file_id AND request_id IS NOT NULL)
+    GROUP BY request_id
+) AS s
+WHERE t.request_id = s.request_id AND t.error IS NULL AND t.msg = 'request completed' AND t.status >= 400
+"""
+
+
+def carry_sibling_errors(ctx: FileContext) -> int:
+    """Copy the error text of sibling rows onto the `request completed` rows of failed
+    requests that lack it; returns how many rows gained it (noted in the summary)."""
+    (filled,) = ctx.execute(_SIBLING_ERRORS_SQL, {"file_id": ctx.file_id}).fetchone()  # type: ignore[misc]
+    if filled:
+        ctx.note(f"{filled} failed request row(s) took their error text from a sibling row of the same request")
+    return int(filled)
 
 
 # Keys that mark a JSON line as someone else's: hosted/Logflare rows, Vercel entries.
@@ -136,10 +182,41 @@ def is_gotrue_object(obj: object) -> bool:
     return {"level", "msg"} <= keys and bool(keys & {"time", "component", "auth_audit_event", "metering"})
 
 
+def _pretty(sample: Sample) -> bool:
+    """Whether the file holds JSON objects spread over lines rather than one a line."""
+    if sample.first_char == "[":
+        return True
+    first = sample.lines[0].strip() if sample.lines else ""
+    return first.startswith("{") and not first.endswith("}")
+
+
+def _pretty_objects(sample: Sample) -> list[object]:
+    """The complete JSON values at the start of the sample (pretty-printed objects one
+    after another, or the elements of an array)."""
+    text = sample.text.lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:]
+    decoder = json.JSONDecoder()
+    out: list[object] = []
+    pos = 0
+    while len(out) < 200:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        out.append(obj)
+    return out
+
+
 def _sniff(sample: Sample) -> int:
     lines = sample.lines[:100]
     if not lines:
         return 0
+    if _pretty(sample):
+        objects = _pretty_objects(sample)
+        return 85 if objects and all(is_gotrue_object(o) for o in objects) else 0
     hits = 0
     for line in lines:
         body = strip_transport(line)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ..store import LOG_TABLES, quote_ident
 from .core import FileContext, LogFormat, register
 from .files import Sample, first_object_keys
+from .gotrue import carry_sibling_errors
 
 # The Supabase sources; Vercel and pg_cron have readers of their own.
 HOSTED_TABLES = tuple(t for t in LOG_TABLES if t not in ("vercel_logs", "cron_runs"))
@@ -450,7 +451,9 @@ def _load(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> None:
             _materialize(ctx, "SELECT _line, CAST(_raw AS JSON) AS j FROM _la_deferred", {})
             _load_rows(ctx)
         ctx.execute("DROP TABLE _la_deferred")
-    if ctx.result.rows == 0 and ctx.result.rejected == 0 and ctx.result.duplicates == 0:
+    if "auth_logs" in ctx.result.tables:
+        carry_sibling_errors(ctx)
+    if ctx.result.rows == 0 and ctx.result.rejected == 0 and ctx.result.duplicates == 0 and ctx.result.merged == 0:
         ctx.note("no log rows in this export")
 
 
