@@ -3,7 +3,7 @@ real ClickHouse (chDB, in process), with the service's known failures on demand.
 
     with FakeLogsApi(project="abcdefghijklmnopqrst", token="sbp_test") as api:
         api.load_envelopes("synth-out/logs.clickhouse.*.json")
-        api.faults = Faults(rate_limit_every=3, retry_after=0.05)
+        api.faults = Faults(rate_limit_burst=3, retry_after=0.05)
         pull(con, api.project, api.token, options=PullOptions(api_url=api.url))
 
 The contract it implements (../shared/formats.md §2.2):
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,8 +47,11 @@ class Faults:
 
     status: int | None = None
     """Every request answers this HTTP status (401, 402, 403, 404, 410, 500…)."""
-    rate_limit_every: int = 0
-    """Every Nth request answers 429."""
+    rate_limit_burst: int = 0
+    """A token bucket of this many quick calls (0: no limit); a call finding it empty
+    answers 429."""
+    rate_per_second: float = 20.0
+    """Calls the bucket gives back per second."""
     retry_after: float | None = None
     """Retry-After seconds sent with those 429s (None: no header)."""
     backend_errors: int = 0
@@ -60,6 +64,9 @@ class Faults:
     """Row answers are cut at this many rows whatever the LIMIT (an undocumented cap)."""
     empty_first: int = 0
     """The first N row queries answer {"result": [], "error": null} (and rows later)."""
+    count_extra: int = 0
+    """count() answers this many rows more than the rows queries can see (a slice that
+    never confirms)."""
     delay: float = 0.0
     """Seconds every answer takes, after the first `delay_after` requests."""
     delay_after: int = 0
@@ -88,11 +95,14 @@ class FakeLogsApi:
         from chdb import session
 
         self._session = session.Session()
-        self._session.query(TABLE_DDL.format(name="stored_logs"))
+        # chDB keeps one engine per process: every server gets a table of its own
+        self.table = "stored_logs_" + uuid.uuid4().hex[:12]
+        self._session.query(TABLE_DDL.format(name=self.table))
         self._lock = threading.Lock()  # one chDB query at a time
         self._count_lock = threading.Lock()
         self._requests = 0
         self._row_queries = 0
+        self._bucket: tuple[float, float] | None = None
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ data
@@ -100,7 +110,7 @@ class FakeLogsApi:
         """Load API envelope files (`synth -f clickhouse` output) matching a glob."""
         escaped = pattern.replace("\\", "\\\\").replace("'", "\\'")
         self.sql(
-            "INSERT INTO stored_logs SELECT JSONExtractString(r, 'id'), "
+            "INSERT INTO " + self.table + " SELECT JSONExtractString(r, 'id'), "
             "parseDateTime64BestEffort(JSONExtractString(r, 'timestamp'), 6, 'UTC'), "
             "JSONExtractString(r, 'event_message'), JSONExtractString(r, 'severity_text'), "
             "JSONExtractString(r, 'source'), JSONExtract(r, 'log_attributes', 'Map(String, String)') "
@@ -110,7 +120,7 @@ class FakeLogsApi:
         return self.count()
 
     def count(self, where: str = "1") -> int:
-        out = self.sql(f"SELECT count() FROM stored_logs WHERE {where}", "CSV")
+        out = self.sql(f"SELECT count() FROM {self.table} WHERE {where}", "CSV")
         return int(out.strip())
 
     def sql(self, query: str, fmt: str = "CSV") -> str:
@@ -143,7 +153,7 @@ class FakeLogsApi:
 
     def close(self) -> None:
         self.stop()
-        self._session.close()
+        self._session.query("DROP TABLE IF EXISTS " + self.table)
 
     def __enter__(self) -> FakeLogsApi:
         self.start()
@@ -151,6 +161,27 @@ class FakeLogsApi:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _take_token(self, f: Faults) -> bool:
+        with self._count_lock:
+            now = time.monotonic()
+            if self._bucket is None:
+                self._bucket = (float(f.rate_limit_burst), now)
+            tokens, then = self._bucket
+            tokens = min(float(f.rate_limit_burst), tokens + (now - then) * f.rate_per_second)
+            taken = tokens >= 1.0
+            self._bucket = (tokens - 1.0 if taken else tokens, now)
+            return taken
+
+    def reset(self) -> None:
+        """No faults, nothing hidden, counters and the request log cleared."""
+        with self._count_lock:
+            self.faults = Faults()
+            self.hide_after = None
+            self.served = []
+            self._requests = 0
+            self._row_queries = 0
+            self._bucket = None
 
     def requests_served(self) -> int:
         with self._count_lock:
@@ -192,7 +223,7 @@ class FakeLogsApi:
             return 404, {}, _json({"message": "Cannot GET " + path})
         if parts[2] != self.project:
             return 404, {}, _json({"message": "Project not found"})
-        if f.rate_limit_every and number % f.rate_limit_every == 0:
+        if f.rate_limit_burst and not self._take_token(f):
             headers = {} if f.retry_after is None else {"Retry-After": f"{f.retry_after:g}"}
             return 429, headers, _json({"message": "Too many requests"})
         if number <= f.server_errors:
@@ -215,7 +246,7 @@ class FakeLogsApi:
         if self.hide_after is not None:
             visible += f" AND timestamp <= {_ch_time(self.hide_after)}"
         text = sql.strip().rstrip(";")
-        scoped = f"WITH logs AS (SELECT * FROM stored_logs WHERE {visible}) "
+        scoped = f"WITH logs AS (SELECT * FROM {self.table} WHERE {visible}) "
         if text[:5].upper() == "WITH ":
             scoped = scoped[:-1] + ", " + text[5:]
         else:
@@ -226,6 +257,10 @@ class FakeLogsApi:
         except Exception as exc:  # ClickHouse's own message, as the service would relay it
             return 400, {}, _json({"result": None, "error": str(exc)[:2000]})
         out = out.rstrip(b"\n")
+        if kind == "count" and f.count_extra:
+            answer = json.loads(out)
+            answer = {k: int(v) + f.count_extra for k, v in answer.items()}
+            out = json.dumps(answer).encode()
         if f.row_cap is not None and kind == "rows":
             out = _first_lines(out, f.row_cap)
         return 200, {}, b'{"result":[' + out.replace(b"\n", b",") + b'],"error":null}'

@@ -175,6 +175,7 @@ class LogsClient:
                 elif status >= 500:
                     problem = f"HTTP {status}"
                 else:
+                    self._stop.set()  # no other request is worth sending now
                     raise self.refusal(status, body)
             if attempt >= self.policy.attempts:
                 raise PullError(

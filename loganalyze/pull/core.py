@@ -195,6 +195,8 @@ def pull(
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
+                    if future.cancelled():
+                        continue
                     try:
                         result = future.result()
                     except LogAnalyzeError as exc:
