@@ -2,9 +2,11 @@
 body into the canonical form the spool keeps — one JSON array of events — plus the parts
 that cannot be read, as rejected rows.
 
-The common case costs one C-level parse of the body (the array as sent, or NDJSON joined
-into an array by one regular-expression pass); the per-element and per-line walks below
-run only for malformed bodies, which are bounded by the body size limit.
+The common case costs one validating pass of msgspec over the body (the array as sent,
+or NDJSON joined into an array by one regular-expression pass), which checks the JSON
+syntax and counts the top-level elements without building Python objects for them (about
+ten times the speed of `json.loads`). The per-element and per-line walks below run only
+for malformed bodies, which are bounded by the body size limit.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import re
 import zlib
 from dataclasses import dataclass, field
+
+import msgspec
 
 RAW_KEEP_CHARS = 1 << 20
 """Rejected text longer than this is cut (and says so): a 16 MB garbage body is kept
@@ -70,13 +74,40 @@ def decode_content(raw: bytes, encoding: str | None, limit: int) -> bytes:
     return out
 
 
-def _no_constants(name: str) -> object:
-    # NaN / Infinity are not JSON; DuckDB's reader would refuse the whole batch.
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_loads = json.JSONDecoder(parse_constant=_no_constants)
+_ELEMENTS = msgspec.json.Decoder(list[msgspec.Raw])
+_ONE_VALUE = msgspec.json.Decoder(msgspec.Raw)
 _BETWEEN_LINES = re.compile(rb"[ \t]*\r?\n\s*")
+
+
+class Malformed(ValueError):
+    pass
+
+
+def _check_text(text: bytes) -> None:
+    # msgspec checks the JSON grammar but not the bytes inside strings
+    if not text.isascii():
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Malformed(f"not UTF-8 (byte {exc.start})") from None
+
+
+def _count_elements(text: bytes) -> int:
+    """Elements of the JSON array `text`; Malformed when it is not valid JSON."""
+    try:
+        count = len(_ELEMENTS.decode(text))
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise Malformed(str(exc).removeprefix("JSON is malformed: ")) from None
+    _check_text(text)
+    return count
+
+
+def _check_value(text: bytes) -> None:
+    try:
+        _ONE_VALUE.decode(text)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise Malformed(str(exc).removeprefix("JSON is malformed: ")) from None
+    _check_text(text)
 
 
 def parse_drain_body(body: bytes) -> DrainBody:
@@ -84,35 +115,32 @@ def parse_drain_body(body: bytes) -> DrainBody:
     text = body.removeprefix(b"\xef\xbb\xbf").strip(b" \t\r\n")
     if not text:
         return DrainBody(malformed="empty body", rejects=[Reject(None, "empty body", "")])
-    try:
-        doc = _decode(text)
-    except ValueError as whole:
-        if text.startswith(b"{"):
+    if text.startswith(b"["):
+        try:
+            return DrainBody(events=text, count=_count_elements(text))
+        except Malformed as whole:
+            return _salvage_array(text, whole)
+    if text.startswith(b"{"):
+        try:
+            _check_value(text)
+        except Malformed:
             return _parse_ndjson(text)
-        return _salvage_array(text, whole)
-    if isinstance(doc, list):
-        return DrainBody(events=text, count=len(doc))
-    if isinstance(doc, dict):
         return DrainBody(events=b"[" + text + b"]", count=1)
-    reason = f"not a JSON array or object (a JSON {type(doc).__name__})"
-    return DrainBody(malformed=reason, rejects=[Reject(1, reason, _keep(text))])
-
-
-def _decode(text: bytes) -> object:
+    reason = "not a JSON array or object"
     try:
-        return _loads.decode(text.decode("utf-8"))
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+        _check_value(text)
+    except Malformed as exc:
+        reason = "malformed JSON: " + str(exc)
+    return DrainBody(malformed=reason, rejects=[Reject(1, reason, _keep(text))])
 
 
 def _parse_ndjson(text: bytes) -> DrainBody:
     joined = b"[" + _BETWEEN_LINES.sub(b",", text) + b"]"
     try:
-        doc = _decode(joined)
-    except ValueError:
+        count = _count_elements(joined)
+    except Malformed:
         return _salvage_lines(text)
-    assert isinstance(doc, list)
-    return DrainBody(events=joined, count=len(doc))
+    return DrainBody(events=joined, count=count)
 
 
 def _salvage_lines(text: bytes) -> DrainBody:
@@ -125,9 +153,9 @@ def _salvage_lines(text: bytes) -> DrainBody:
         if not line:
             continue
         try:
-            _decode(line)
-        except ValueError as exc:
-            rejects.append(Reject(number, "malformed JSON line: " + _why(exc), _keep(line)))
+            _check_value(line)
+        except Malformed as exc:
+            rejects.append(Reject(number, "malformed JSON line: " + str(exc), _keep(line)))
         else:
             good.append(line)
     return DrainBody(
@@ -138,16 +166,15 @@ def _salvage_lines(text: bytes) -> DrainBody:
     )
 
 
-def _salvage_array(text: bytes, whole: ValueError) -> DrainBody:
+def _salvage_array(text: bytes, whole: Malformed) -> DrainBody:
     """An array cut short or broken part-way: the complete elements before the break are
     kept as events, the rest of the body as one rejected row."""
-    reason = "malformed JSON: " + _why(whole)
+    reason = "malformed JSON: " + str(whole)
     try:
         source = text.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return DrainBody(malformed=reason, rejects=[Reject(None, "not UTF-8: " + str(exc), _keep(text))])
-    if not source.startswith("["):
-        return DrainBody(malformed=reason, rejects=[Reject(1, reason, _keep(text))])
+        why = f"not UTF-8 (byte {exc.start})"
+        return DrainBody(malformed=why, rejects=[Reject(None, why, _keep(text))])
     good: list[str] = []
     pos = 1
     end = len(source)
@@ -156,26 +183,27 @@ def _salvage_array(text: bytes, whole: ValueError) -> DrainBody:
             pos += 1
         if pos >= end or source[pos] == "]":
             break
-        try:
-            _, stop = _loads.raw_decode(source, pos)
+        try:  # the standard library finds where the element ends, msgspec checks it
+            _, stop = _BOUNDARIES.raw_decode(source, pos)
+            _check_value(source[pos:stop].encode("utf-8"))
         except (ValueError, RecursionError):
             break
         good.append(source[pos:stop])
         pos = stop
     line = source.count("\n", 0, pos) + 1
-    rest = source[pos:]
     return DrainBody(
         events=("[" + ",".join(good) + "]").encode("utf-8"),
         count=len(good),
-        rejects=[Reject(line, reason, _keep(rest.encode("utf-8")))],
+        rejects=[Reject(line, reason, _keep(source[pos:].encode("utf-8")))],
         malformed=reason,
     )
 
 
-def _why(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} (line {exc.lineno}, column {exc.colno})"
-    return str(exc)
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_BOUNDARIES = json.JSONDecoder(parse_constant=_no_constants)
 
 
 def _keep(raw: bytes) -> str:
