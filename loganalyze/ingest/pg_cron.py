@@ -1,7 +1,7 @@
 """pg_cron run history: `cron.job_run_details` exported as CSV (psql
 `\\copy (...) to 'runs.csv' csv header`, Studio "Download CSV"), as JSON (Studio
 "Download JSON", `json_agg`, one `row_to_json` per line), or pasted from psql's table
-display (unicode or ASCII borders), into cron_runs.
+display (unicode or ASCII borders) or its expanded display (`\\x`), into cron_runs.
 
 `ts` is `start_time`, else `end_time`; a run that never started ("connection failed")
 has neither and keeps `ts` NULL. `status` is stored as pg_cron writes it (`starting`,
@@ -49,6 +49,33 @@ FROM (
 QUALIFY table_row > 1
 """
 
+# psql's expanded display (`\\x`): a `-[ RECORD n ]` line heads each run, then one
+# `column | value` line per column; a value spanning lines continues on lines with an
+# empty column name, the line before ending in `+` (`↵` with unicode borders).
+_RECORD_HEADER_RE = r"^\s*[-─┌├└╔╠]*\[ RECORD \d+ \]"
+_PSQL_EXPANDED_DOCS = """
+SELECT min(_line) AS _line,
+       CAST(to_json(map_from_entries(list({'k': key, 'v': val} ORDER BY _line))) AS VARCHAR) AS doc
+FROM (
+    SELECT record, key, min(_line) AS _line, string_agg(val, chr(10) ORDER BY _line) AS val
+    FROM (
+        SELECT _line, record, val,
+               last_value(nullif(k, '') IGNORE NULLS) OVER (PARTITION BY record ORDER BY _line) AS key
+        FROM (
+            SELECT _line, line, header,
+                   sum(CASE WHEN header THEN 1 ELSE 0 END) OVER (ORDER BY _line) AS record,
+                   trim(regexp_extract(line, '^\\s*[│║]?([^|│║]*)[|│║]', 1)) AS k,
+                   regexp_replace(regexp_extract(line, '^\\s*[│║]?[^|│║]*[|│║] ?(.*?)\\s*[│║]?\\s*$', 1),
+                                  '\\s*[+↵]$', '') AS val
+            FROM (SELECT _line, line, regexp_matches(line, $record_re) AS header FROM (""" + TEXT_LINES_SQL + """))
+        )
+        WHERE NOT header AND record > 0 AND regexp_matches(line, '[|│║]')
+    )
+    GROUP BY record, key
+)
+GROUP BY record
+"""
+
 _SELECT_SQL = parsed_docs_sql(CRON_FIELDS, "r") + """,
 cells AS (
     SELECT _line, doc, r,
@@ -80,6 +107,10 @@ FROM cells
 """
 
 
+def _is_psql_expanded(sample: Sample) -> bool:
+    return any(re.match(_RECORD_HEADER_RE, ln) for ln in sample.lines[:5])
+
+
 def _is_psql_table(sample: Sample) -> bool:
     return any(ln.lstrip().startswith(("┌", "│")) or re.match(r"^\s*-+(\+-+)+\s*$", ln) for ln in sample.lines[:20])
 
@@ -97,6 +128,10 @@ def _load(ctx: FileContext) -> None:
     params: dict[str, object] = {"path": ctx.sql_path}
     if ctx.sample.first_char in "[{":
         docs, params = json_docs(ctx)
+    elif _is_psql_expanded(ctx.sample):
+        docs = _PSQL_EXPANDED_DOCS
+        params["record_re"] = _RECORD_HEADER_RE
+        ctx.note("read from psql's expanded display (\\x): values are trimmed")
     elif _is_psql_table(ctx.sample):
         docs = "SELECT _line, doc FROM (" + _PSQL_TABLE_DOCS + ")"
         ctx.note("read from psql's table display: cells are trimmed and '|' in a command splits it")
@@ -112,6 +147,9 @@ def _sniff(sample: Sample) -> int:
     if sample.first_char in "[{":
         keys = first_object_keys(sample)
         return 90 if len(keys & _MARKERS) >= 2 else 0
+    if _is_psql_expanded(sample):
+        names = {re.split(r"[|│║]", ln.strip(" │║"))[0].strip() for ln in sample.lines[:40] if re.search(r"[|│║]", ln)}
+        return 95 if len(names & _MARKERS) >= 2 else 0
     if len(_csv_header(sample) & _MARKERS) >= 2:
         return 90
     if _is_psql_table(sample):
@@ -123,7 +161,7 @@ def _sniff(sample: Sample) -> int:
 
 register(LogFormat(
     name="pg-cron",
-    description="pg_cron cron.job_run_details exported as CSV or JSON (or psql's table display)",
+    description="pg_cron cron.job_run_details exported as CSV or JSON (or psql's table or expanded display)",
     sniff=_sniff, load=_load, tables=("cron_runs",),
     example="psql -c \"\\copy (select * from cron.job_run_details) to 'cron_runs.csv' csv header\" "
     "&& loganalyze ingest cron_runs.csv",
