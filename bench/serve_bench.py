@@ -185,6 +185,10 @@ class LoadResult:
     def events_per_s(self) -> float:
         return self.events / self.seconds
 
+    @property
+    def stored_per_s(self) -> float:
+        return self.events / (self.seconds + self.drain_seconds)
+
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -329,11 +333,12 @@ def render(load_result: LoadResult, soak_result: SoakResult, args: argparse.Name
         "",
         "| figure | measured | target | met |",
         "|---|---|---|---|",
-        f"| events acknowledged per second ({lr.requests} requests, {lr.events:,} events) | "
-        f"{lr.events_per_s:,.0f} | ≥ {TARGET_EVENTS_PER_S:,} | {met(lr.events_per_s >= TARGET_EVENTS_PER_S)} |",
+        f"| events stored per second, first request → all in the database ({lr.requests} requests, {lr.events:,} events) | "
+        f"{lr.stored_per_s:,.0f} | ≥ {TARGET_EVENTS_PER_S:,} | {met(lr.stored_per_s >= TARGET_EVENTS_PER_S)} |",
+        f"| events acknowledged per second (on disk in the spool) | {lr.events_per_s:,.0f} | | |",
         f"| acknowledgement latency p50 | {p50:.1f} ms | | |",
         f"| acknowledgement latency p99 | {p99:.1f} ms | < {TARGET_P99_MS:.0f} ms | {met(p99 < TARGET_P99_MS)} |",
-        f"| all in the database after the last acknowledgement | {lr.drain_seconds:.2f} s | ≤ 5 s | {met(lr.drain_seconds <= 5)} |",
+        f"| all in the database after the last acknowledgement | {lr.drain_seconds:.2f} s | | |",
         f"| stored rows / distinct ids / events delivered | {stored_load:,} / {distinct_load:,} / {lr.events:,} | equal | {met(stored_load == distinct_load == lr.events)} |",
         f"| requests refused (429/503, retried) | {lr.refused} | | |",
         f"| server peak RSS | {lr.peak_rss_mb or 0:,.0f} MB | | |",
@@ -391,7 +396,8 @@ def main() -> None:
         load_result = asyncio.run(load(server, pool, args.requests, args.concurrency))
         server.stop()
         load_result.stored, load_result.rejected = stored_counts(server.db)
-        log(f"part 1: {load_result.events_per_s:,.0f} events/s, p50 {load_result.pct(0.5):.1f} ms, "
+        log(f"part 1: {load_result.stored_per_s:,.0f} events/s stored, "
+            f"{load_result.events_per_s:,.0f} acknowledged, p50 {load_result.pct(0.5):.1f} ms, "
             f"p99 {load_result.pct(0.99):.1f} ms")
 
         soak_dir = work / "soak"

@@ -35,6 +35,11 @@ REJECTS_FORMAT = "drain-rejects"
 
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 1.0
+HOLD_SECONDS = 1.0
+"""A commit session starts no new segment after holding the database this long."""
+READER_GAP_SECONDS = 0.3
+"""Pause between sessions of a backlog: longer than a waiting reader's poll (0.2 s in
+store.connect), so readers are not locked out while a backlog is worked off."""
 
 
 @dataclass
@@ -98,30 +103,43 @@ class Committer:
         if self._thread is not None:
             self._thread.join()
         try:
-            self.commit(deadline=time.monotonic() + timeout)
+            deadline = time.monotonic() + timeout
+            # the second round takes the open segment, sealed once no sealed one is left
+            if self.commit(deadline) and self.spool.backlog_bytes:
+                self.commit(deadline)
         except Exception as exc:
             self._problem(f"final commit failed: {exc}")
         return not self.spool.sealed() and self.spool.backlog_bytes == 0
 
     # ------------------------------------------------------------------ one commit
     def commit(self, deadline: float | None) -> bool:
-        """Open the database, ingest every sealed segment (sealing the open one first),
-        close it. False when the database stayed unavailable until `deadline`."""
-        if not self.spool.sealed() and self.spool.backlog_bytes == 0:
-            return True
+        """Ingest everything spooled: seal the open segment, then commit sealed segments
+        in sessions that hold the database for about HOLD_SECONDS each, with a gap
+        between sessions in which waiting readers get the file. False when the database
+        stayed unavailable until `deadline` (or the committer is stopping)."""
+        if not self.spool.sealed():
+            self.spool.seal()
+        while self.spool.sealed():
+            if not self._session(deadline):
+                return False
+            if self.spool.sealed():
+                time.sleep(READER_GAP_SECONDS)
+        return True
+
+    def _session(self, deadline: float | None) -> bool:
         con = self._open(deadline)
         if con is None:
             return False
         started = time.perf_counter()
         done: list[Path] = []
         try:
-            self.spool.seal()
             for segment in self.spool.sealed():
                 self._commit_segment(con, segment)
                 done.append(segment)
+                if time.perf_counter() - started >= HOLD_SECONDS:
+                    break
         finally:
             con.close()
-            # Only after close: the commit is durable in the database file.
             for segment in done:
                 self.spool.remove(segment)
             for leftover in self.batches.iterdir():

@@ -35,8 +35,9 @@ class ServeConfig:
     """Request bodies held in memory at once; past it new requests get 429."""
     max_backlog_bytes: int = 1 << 30
     """Spooled bytes not yet in the database; past it new requests get 503."""
-    segment_bytes: int = 128 << 20
-    """A spool segment is sealed at this size even between commits."""
+    segment_bytes: int = 32 << 20
+    """A spool segment is sealed at this size even between commits (a segment is the
+    unit of one ingest, so this also bounds how long one holds the database)."""
     memory_limit: str = "1GB"
     """Memory budget of each batch ingest (DuckDB spills beyond it)."""
     status_every: float = 10.0

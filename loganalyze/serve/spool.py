@@ -88,7 +88,7 @@ def _intact_length(path: Path) -> int:
 class Spool:
     """Segments in `directory`; one process at a time (an exclusive lock file)."""
 
-    def __init__(self, directory: Path, *, segment_bytes: int = 128 << 20) -> None:
+    def __init__(self, directory: Path, *, segment_bytes: int = 32 << 20) -> None:
         self.directory = directory
         self.segment_bytes = segment_bytes
         directory.mkdir(parents=True, exist_ok=True)
