@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +67,8 @@ class Faults:
     count_extra: int = 0
     """count() answers this many rows more than the rows queries can see (a slice that
     never confirms)."""
+    count_extra_source: str | None = None
+    """Only for this source (None: every source)."""
     delay: float = 0.0
     """Seconds every answer takes, after the first `delay_after` requests."""
     delay_after: int = 0
@@ -257,7 +259,9 @@ class FakeLogsApi:
         except Exception as exc:  # ClickHouse's own message, as the service would relay it
             return 400, {}, _json({"result": None, "error": str(exc)[:2000]})
         out = out.rstrip(b"\n")
-        if kind == "count" and f.count_extra:
+        if kind == "count" and f.count_extra and (
+            f.count_extra_source is None or f"'{f.count_extra_source}'" in sql
+        ):
             answer = json.loads(out)
             answer = {k: int(v) + f.count_extra for k, v in answer.items()}
             out = json.dumps(answer).encode()

@@ -4,13 +4,14 @@ range first)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import LogAnalyzeError, UsageError
-from .common import DbOption, fail, stderr
+from .common import DbOption, TzOption, examples, fail, stderr, typed_range
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,7 +30,14 @@ ProjectOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    app.command("pull")(pull_command)
+    app.command(
+        "pull",
+        epilog=examples(
+            "loganalyze pull --project cphvojqhqmexlspvylbd --since 2h --db incident.duckdb",
+            "loganalyze pull --project cphvojqhqmexlspvylbd --since 19:00 --tz Asia/Seoul "
+            "--source edge_logs,postgres_logs",
+        ),
+    )(pull_command)
 
 
 def pull_command(
@@ -78,7 +86,10 @@ def pull_command(
     backoff: Annotated[
         str, typer.Option("--backoff", help="First retry wait (doubles per retry, with jitter).")
     ] = "1s",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json/--no-json", help="Print the summary as JSON on stdout.")
+    ] = False,
+    tz: TzOption = None,
 ) -> None:
     """Fetch a hosted project's logs from the Management API into the database, complete.
 
@@ -94,6 +105,7 @@ def pull_command(
         options = pull_options(source, api_url=api_url, lag=lag, slice_length=slice_length,
                                page_rows=page_rows, concurrency=concurrency,
                                max_time=max_time, backoff=backoff)
+        since, until = typed_range(since, until, tz)
         summary = _run_pull(project, db, since, until, options, token_file)
     except LogAnalyzeError as exc:
         raise fail(exc) from None
@@ -187,13 +199,16 @@ def pull_first(
 def render_pull_summary(summary: PullSummary, console: Console) -> None:
     from rich.table import Table
 
+    from ..timeparse import format_duration
+
     by_table = summary.ingest.by_table()
     table = Table(
         title=f"pulled project {summary.project}, {_when(summary.start)} .. {_when(summary.end)} "
         f"in {summary.seconds:.1f}s",
         title_justify="left",
     )
-    for name, justify in (("source", "left"), ("slices", "right"), ("rows read", "right"),
+    for name, justify in (("source", "left"), ("slices", "right"), ("already had", "right"),
+                          ("rows read", "right"),
                           ("new rows", "right"), ("duplicates", "right"), ("rejected", "right"),
                           ("incomplete", "right")):
         table.add_column(name, justify=justify, style="bold" if name == "source" else None)
@@ -206,7 +221,8 @@ def render_pull_summary(summary: PullSummary, console: Console) -> None:
         missing = sum(1 for s in mine if not s.verified)
         table.add_row(
             source,
-            f"{len(mine):,}" + (" (+ ledger)" if had else ""),
+            f"{len(mine):,}",
+            format_duration(sum((hi - lo for lo, hi in had), timedelta())) if had else "-",
             f"{sum(s.rows for s in mine):,}",
             f"{stored.rows:,}" if stored else "0",
             f"{stored.duplicates:,}" if stored else "0",
