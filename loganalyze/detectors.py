@@ -213,9 +213,34 @@ def _macros_sql(directory: str) -> str:
     return path.read_text(encoding="utf-8") if path.exists() else ""
 
 
+_extra_query_dirs: list[str] = []
+
+
+def set_query_dirs(directories: list[Path] | list[str]) -> None:
+    """Discover detectors in these directories too (a team's own `*.sql`, same header
+    format), besides the bundled ones; an empty list leaves only the bundled ones."""
+    _extra_query_dirs[:] = list(dict.fromkeys(str(Path(d).resolve()) for d in directories))
+
+
 def list_detectors() -> list[DetectorSpec]:
-    """Every detector, most severe first (by `rank`, then name)."""
-    return list(_load(str(queries_dir())))
+    """Every detector (bundled, then those of `set_query_dirs`), most severe first (by
+    `rank`, then name)."""
+    specs = list(_load(str(queries_dir())))
+    if not _extra_query_dirs:
+        return specs
+    defined = {s.name: s.path for s in specs}
+    for directory in _extra_query_dirs:
+        for spec in _load(directory):
+            if spec.name in defined:
+                raise DetectorError(
+                    f"{spec.path}: detector {spec.name!r} is already defined by "
+                    f"{defined[spec.name]}",
+                    hint="give the team's detector a name of its own (file name and "
+                    "`-- name:` header)",
+                )
+            defined[spec.name] = spec.path
+            specs.append(spec)
+    return sorted(specs, key=lambda s: (s.rank, s.name))
 
 
 def get_detector(name: str) -> DetectorSpec:
@@ -583,6 +608,7 @@ __all__ = [
     "parse_header",
     "parse_param_assignments",
     "queries_dir",
+    "set_query_dirs",
     "resolve_params",
     "run_all",
     "run_detector",

@@ -61,26 +61,53 @@ def parse_duration(text: str | timedelta) -> timedelta:
     return value
 
 
-def parse_instant(text: str | datetime | timedelta, *, now: datetime | None = None) -> datetime:
-    """A point in time: an ISO timestamp (naive = UTC) or a duration before `now`."""
+_TIME_OF_DAY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?$")
+
+
+def parse_instant(
+    text: str | datetime | timedelta, *, now: datetime | None = None, zone: str | None = None
+) -> datetime:
+    """A point in time: a duration before `now`, an ISO timestamp, or a time of day
+    (`10:05`, today in `zone`). A timestamp without an offset is wall-clock time in
+    `zone` (the zone a person reads the report in), UTC when no zone is given; an
+    explicit offset (`Z`, `+09:00`) always wins."""
     if isinstance(text, datetime):
-        return _as_utc(text)
+        return _in_zone(text, zone)
     reference = _as_utc(now) if now is not None else datetime.now(UTC)
     if isinstance(text, timedelta):
         return reference - parse_duration(text)
     raw = str(text).strip()
+    if _TIME_OF_DAY.match(raw):
+        today = reference.astimezone(_zone_info(zone)).date().isoformat()
+        raw = f"{today}T{raw.zfill(len(raw) + (raw.index(':') == 1))}"
     try:
-        return _as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00")))
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         pass
+    else:
+        return _in_zone(parsed, zone)
     try:
         return reference - parse_duration(raw)
     except UsageError:
         raise UsageError(
             f"not a time: {text!r}",
-            hint="use a duration before now (30m, 2h, 1d) or an ISO timestamp "
-            "(2026-03-14T09:00:00Z; without an offset it is read as UTC)",
+            hint="use a duration before now (30m, 2h, 1d), a time of day today (10:05) or an "
+            "ISO timestamp (2026-03-14T09:00; without an offset it is read in "
+            + (f"{zone}, the --tz zone)" if zone else "UTC)"),
         ) from None
+
+
+def _zone_info(zone: str | None):  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(zone) if zone else UTC
+
+
+def _in_zone(value: datetime, zone: str | None) -> datetime:
+    """A naive datetime is wall-clock time in `zone` (UTC without one)."""
+    if value.tzinfo is None and zone:
+        value = value.replace(tzinfo=_zone_info(zone))
+    return _as_utc(value)
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -145,12 +172,13 @@ def resolve_range(
     last: str | timedelta | None = None,
     *,
     now: datetime | None = None,
+    zone: str | None = None,
 ) -> TimeRange:
     """Turn `--since/--until/--last` into a concrete `[start, end)` range.
 
     - no bounds: the whole data span;
-    - `since`/`until`: a duration before `now` or an ISO timestamp; a missing side is the
-      data's edge;
+    - `since`/`until`: a duration before `now`, an ISO timestamp or a time of day (read
+      in `zone`, see `parse_instant`); a missing side is the data's edge;
     - `last`: the duration ending at the newest event (replayed logs have old
       timestamps); it cannot be combined with `since`/`until`.
     """
@@ -165,9 +193,9 @@ def resolve_range(
         if data_end is None:
             return TimeRange(None, None, None, None)
         return TimeRange(data_end - span, data_end + EPSILON, data_start, data_end)
-    start = parse_instant(since, now=now) if since is not None else data_start
+    start = parse_instant(since, now=now, zone=zone) if since is not None else data_start
     if until is not None:
-        end = parse_instant(until, now=now)
+        end = parse_instant(until, now=now, zone=zone)
     else:
         end = data_end + EPSILON if data_end is not None else None
     if start is not None and end is not None and start >= end:

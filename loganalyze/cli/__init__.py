@@ -7,6 +7,8 @@ charts, synth); this package only assembles them.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from . import check as _check
@@ -16,7 +18,7 @@ from . import pull as _pull
 from . import report as _report
 from . import serve as _serve
 from . import synth as _synth
-from .common import run_app
+from .common import examples, run_app
 
 app = typer.Typer(
     name="loganalyze",
@@ -25,10 +27,55 @@ app = typer.Typer(
         "DuckDB, run the incident detectors, report, and check Definitions of Done in CI."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    epilog=examples(
+        "loganalyze report sample_logs/eventlive-incident",
+        "loganalyze ingest ~/Downloads/supabase-logs-*.json && loganalyze report --since 2h",
+        "loganalyze check sample_logs/eventlive.dod.toml sample_logs/eventlive-fixed",
+    ),
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"loganalyze {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Turn exported Supabase, Postgres and Vercel logs into proof: ingest them into
+    DuckDB, run the incident detectors, report, and check Definitions of Done in CI.
+
+    Defaults (db, tz, window, dod, detector params, extra detector directories) come from
+    ./loganalyze.toml or [tool.loganalyze] in ./pyproject.toml; each command's --help
+    names the file a default came from.
+    """
+    from ..errors import LogAnalyzeError
+    from .common import fail
+    from .defaults import apply_config
+
+    try:
+        from ..config import load_config
+
+        apply_config(ctx, load_config())
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
 
 for _module in (_data, _pull, _detect, _check, _report, _synth, _serve):
     _module.register(app)

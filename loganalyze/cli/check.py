@@ -9,7 +9,19 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError
-from .common import DbOption, LastOption, PathsArgument, SinceOption, UntilOption, fail, open_logs
+from .common import (
+    DbOption,
+    LastOption,
+    PathsArgument,
+    RedactOption,
+    SinceOption,
+    TzOption,
+    UntilOption,
+    examples,
+    fail,
+    open_logs,
+    typed_range,
+)
 from .pull import ProjectOption, pull_first
 
 
@@ -20,7 +32,16 @@ class OutputFormat(enum.StrEnum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("check")(check_command)
+    app.command(
+        "check",
+        epilog=examples(
+            "loganalyze check sample_logs/eventlive.dod.toml sample_logs/eventlive-fixed "
+            "--baseline sample_logs/eventlive-incident",
+            "loganalyze check dod.toml --db prod.duckdb --since 2026-03-12T19:00 --tz Asia/Seoul "
+            "--junit dod.xml",
+            "loganalyze check dod.toml logs/ --format markdown >> $GITHUB_STEP_SUMMARY",
+        ),
+    )(check_command)
 
 
 def check_command(
@@ -52,6 +73,8 @@ def check_command(
         typer.Option("--format", help="rich (terminal), json (only JSON on stdout), or markdown."),
     ] = OutputFormat.rich,
     project: ProjectOption = None,
+    tz: TzOption = None,
+    redact: RedactOption = None,
 ) -> None:
     """Judge the Definitions of Done of DOD_FILE against logs, for CI.
 
@@ -69,28 +92,30 @@ def check_command(
 
     try:
         dod = load_dod(dod_file)
+        since, until = typed_range(since, until, tz)
         pull_first(project, db, since, until, last, paths, incomplete_fails=True)
         con = open_logs(paths or [], db)
         baseline_con = open_logs(baseline, None) if baseline else None
         report = check(con, dod, baseline_con, since=since, until=until, last=last)
     except LogAnalyzeError as exc:
         raise fail(exc) from None
-    _render(report, output)
+    masked = redact is not False  # CI logs and JUnit files get shared: on unless --no-redact
+    _render(report, output, masked)
     if junit is not None:
         from ..dod.junit import write_junit
 
-        write_junit(report, junit)
+        write_junit(report, junit, redact=masked)
     raise typer.Exit(int(report.exit_code))
 
 
-def _render(report, output: OutputFormat) -> None:
+def _render(report, output: OutputFormat, redact: bool) -> None:
     from ..dod import render
 
     if output is OutputFormat.json:
-        print(render.to_json(report))
+        print(render.to_json(report, redact=redact))
     elif output is OutputFormat.markdown:
-        print(render.to_markdown(report), end="")
+        print(render.to_markdown(report, redact=redact), end="")
     else:
         from rich.console import Console
 
-        render.print_rich(report, Console())
+        render.print_rich(report, Console(), redact=redact)

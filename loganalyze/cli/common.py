@@ -37,12 +37,17 @@ PathsArgument = Annotated[
 SinceOption = Annotated[
     str | None,
     typer.Option(
-        "--since", help="Start: a duration before now (2h, 30m, 1d) or an ISO timestamp."
+        "--since",
+        help="Start: a duration before now (2h, 30m, 1d), a time today (10:05) or an ISO "
+        "timestamp (2026-03-12T19:05); times without an offset are read in --tz.",
     ),
 ]
 UntilOption = Annotated[
     str | None,
-    typer.Option("--until", help="End: a duration before now or an ISO timestamp."),
+    typer.Option(
+        "--until",
+        help="End: a duration before now, a time today or an ISO timestamp (read in --tz).",
+    ),
 ]
 LastOption = Annotated[
     str | None,
@@ -58,6 +63,80 @@ WindowOption = Annotated[
         "over the whole range.",
     )
 ]
+TzOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="Time zone (IANA name, e.g. Asia/Seoul) that times are shown in and that typed "
+        "times without an offset (--since, --until, --mark) are read in. Default: the local "
+        "zone.",
+        show_default=False,
+    ),
+]
+RedactOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--redact/--no-redact",
+        help="Mask JWTs, API keys, e-mail and IP addresses taken from the logs, each value "
+        "with a stable pseudonym (<jwt:3f9a01c2>) so counts and groupings still read. "
+        "Default: on for files meant to be shared (markdown, json, html, charts, every "
+        "check output), off for the terminal report (--format rich).",
+        show_default=False,
+    ),
+]
+DetectorParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        help="A detector parameter as DETECTOR.NAME=VALUE, e.g. conflict_storms.min_count=20 "
+        "(repeatable; `loganalyze detectors` lists them).",
+        show_default=False,
+    ),
+]
+
+
+def examples(*commands: str) -> str:
+    """The help's closing lines: a few commands to copy."""
+    return "\n\n".join(["[bold]Examples[/]", *(f"  $ {c}" for c in commands)])
+
+
+def typed_range(since: str | None, until: str | None, tz: str | None):  # type: ignore[no-untyped-def]
+    """--since/--until as a person typed them → UTC instants: durations before now, times
+    of day and ISO timestamps without an offset read in the --tz zone (the local zone
+    without one), as the report shows them."""
+    from ..report.zones import resolve_zone
+    from ..timeparse import parse_instant
+
+    if since is None and until is None:
+        return None, None
+    zone = resolve_zone(tz)
+    return (
+        parse_instant(since, zone=zone) if since is not None else None,
+        parse_instant(until, zone=zone) if until is not None else None,
+    )
+
+
+def parse_detector_params(
+    pairs: list[str] | None, defaults: dict[str, dict] | None = None
+) -> dict[str, dict[str, object]]:
+    """`DETECTOR.NAME=VALUE` pairs over `defaults` (a config's [params]) → per detector."""
+    from ..detectors import get_detector
+    from ..errors import UsageError
+
+    merged = {name: dict(values) for name, values in (defaults or {}).items()}
+    for pair in pairs or []:
+        target, sep, value = pair.partition("=")
+        detector, dot, key = target.strip().partition(".")
+        if not sep or not dot or not detector or not key:
+            raise UsageError(
+                f"--param expects DETECTOR.NAME=VALUE, got {pair!r}",
+                hint="e.g. --param conflict_storms.min_count=20",
+            )
+        merged.setdefault(detector, {})[key] = value.strip()
+    for detector in merged:
+        get_detector(detector)  # an unknown name fails here, with the known ones listed
+    return merged
 
 
 DUCKDB_MAGIC = b"DUCK"

@@ -12,14 +12,29 @@ import typer
 
 from ..errors import LogAnalyzeError, UsageError
 from ..store import connect, resolve_db_path, writing
-from .common import DbOption, fail, stderr
+from .common import DbOption, examples, fail, stderr
 
 
 def register(app: typer.Typer) -> None:
-    app.command("ingest")(ingest_command)
-    app.command("query")(query_command)
-    app.command("schema")(schema_command)
-    app.command("formats")(formats_command)
+    app.command(
+        "ingest",
+        epilog=examples(
+            "loganalyze ingest ~/Downloads/supabase-logs-*.json ~/Downloads/vercel-drain.ndjson",
+            "loganalyze ingest postgresql.log --log-line-prefix '%m [%p] %q%u@%d ' --db pg.duckdb",
+            "loganalyze ingest exports/ --db incident.duckdb --strict",
+        ),
+    )(ingest_command)
+    app.command(
+        "query",
+        epilog=examples(
+            'loganalyze query "SELECT status, count(*) FROM edge_logs GROUP BY ALL ORDER BY 2 DESC"',
+            'loganalyze query "SELECT * FROM rejected_rows LIMIT 20" --format csv',
+        ),
+    )(query_command)
+    app.command(
+        "schema", epilog=examples("loganalyze schema", "loganalyze schema edge_logs")
+    )(schema_command)
+    app.command("formats", epilog=examples("loganalyze formats"))(formats_command)
 
 
 def ingest_command(
@@ -52,7 +67,7 @@ def ingest_command(
         typer.Option(help="Memory budget of the ingest (e.g. 2GB); beyond it DuckDB spills to a "
                      "temporary directory. Default: $LOGANALYZE_MEMORY_LIMIT, else 1.5GB."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
+    as_json: Annotated[bool, typer.Option("--json/--no-json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Read log exports into a DuckDB database (default ./loganalyze.duckdb).
 
@@ -95,7 +110,7 @@ def query_command(
     allow_files: Annotated[
         bool,
         typer.Option(
-            "--allow-files",
+            "--allow-files/--no-allow-files",
             help="Let the SQL read and write files (read_csv, COPY … TO, EXPORT DATABASE). "
             "Without it file access is disabled and cannot be re-enabled from SQL.",
         ),

@@ -14,10 +14,13 @@ from .common import (
     LastOption,
     PathsArgument,
     SinceOption,
+    TzOption,
     UntilOption,
     WindowOption,
+    examples,
     fail,
     stderr,
+    typed_range,
 )
 from .pull import ProjectOption, pull_first
 
@@ -26,13 +29,25 @@ CSV_DATETIME = "%Y-%m-%dT%H:%M:%S%.6fZ"
 
 
 def register(app: typer.Typer) -> None:
-    app.command("detectors")(detectors_command)
-    app.command("run")(run_command)
+    app.command(
+        "detectors",
+        epilog=examples("loganalyze detectors", "loganalyze detectors --json | jq '.[].name'"),
+    )(detectors_command)
+    app.command(
+        "run",
+        epilog=examples(
+            "loganalyze run conflict_storms sample_logs/eventlive-incident --window 30s",
+            "loganalyze run auth_user_latency --since 2h --format json",
+            "loganalyze run status_storms --db prod.duckdb --since 19:00 --tz Asia/Seoul "
+            "-p min_count=50",
+        ),
+    )(run_command)
 
 
 def detectors_command(
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the detectors as a JSON array on stdout.")
+        bool,
+        typer.Option("--json/--no-json", help="Print the detectors as a JSON array on stdout."),
     ] = False,
 ) -> None:
     """List the detectors: name, title, what each finds and its parameters (--param k=v)."""
@@ -76,13 +91,19 @@ def run_command(
     window: WindowOption = "1m",
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="Detector parameter NAME=VALUE (repeatable)."),
+        typer.Option(
+            "--param",
+            "-p",
+            help="Detector parameter NAME=VALUE (repeatable); wins over the detector's params "
+            "in the config file.",
+        ),
     ] = None,
     fmt: Annotated[
         str,
         typer.Option("--format", help="table (for people), json (array of row objects) or csv."),
     ] = "table",
     project: ProjectOption = None,
+    tz: TzOption = None,
 ) -> None:
     """Run one detector over the database (or over log PATHs, ingested in memory first)."""
     from ..detectors import detect, parse_param_assignments
@@ -90,7 +111,10 @@ def run_command(
     try:
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}", hint="use table, json or csv")
-        params = parse_param_assignments(param)
+        from .defaults import current_config
+
+        params = {**current_config().detector_params(name), **parse_param_assignments(param)}
+        since, until = typed_range(since, until, tz)
         pull_first(project, db, since, until, last, paths)
         con = _open(db, paths)
         finding = detect(con, name, since=since, until=until, last=last, window=window, **params)

@@ -8,11 +8,18 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError
-from .common import DbOption, fail, stderr
+from .common import DbOption, examples, fail, stderr
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve_command)
+    app.command(
+        "serve",
+        epilog=examples(
+            "loganalyze serve --db drains.duckdb",
+            "loganalyze serve --host 0.0.0.0 --port 8787 --secret-file drain.secret "
+            "--db drains.duckdb",
+        ),
+    )(serve_command)
 
 
 def serve_command(

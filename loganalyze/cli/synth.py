@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError
-from .common import fail, stderr
+from .common import examples, fail, stderr
 
 _FORMATS_DOC = (
     "drain (Supabase NDJSON drain), studio-json / studio-csv (Logs Explorer downloads), "
@@ -20,7 +20,14 @@ _FORMATS_DOC = (
 
 
 def register(app: typer.Typer) -> None:
-    app.command("synth")(synth_command)
+    app.command(
+        "synth",
+        epilog=examples(
+            "loganalyze synth incident --out replay/",
+            "loganalyze synth p0-fixed --out fixed/ --users 3000 --format studio-json --gzip",
+            "loganalyze synth realtime-outage --out outage/ --breaker --json > manifest.json",
+        ),
+    )(synth_command)
 
 
 def synth_command(
@@ -51,12 +58,12 @@ def synth_command(
     ] = "2026-03-12T10:00:00Z",
     breaker: Annotated[
         bool,
-        typer.Option("--breaker", help="realtime-outage: fallback polling behind the circuit "
+        typer.Option("--breaker/--no-breaker", help="realtime-outage: fallback polling behind the circuit "
                      "breaker (visible tabs, exponential backoff)."),
     ] = False,
-    gzip: Annotated[bool, typer.Option("--gzip", help="Gzip every log file.")] = False,
+    gzip: Annotated[bool, typer.Option("--gzip/--no-gzip", help="Gzip every log file.")] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the manifest as JSON on stdout.")
+        bool, typer.Option("--json/--no-json", help="Print the manifest as JSON on stdout.")
     ] = False,
 ) -> None:
     """Simulate the webinar and write the logs Supabase and Vercel would have exported,

@@ -1,0 +1,79 @@
+"""Defaults from the config file (loganalyze.config) applied to the command line: they
+become the commands' defaults (click's default_map, so a flag still wins) and `--help`
+names the file each came from."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+
+from ..config import Config, load_config
+
+_META_KEY = "loganalyze.config"
+DB_ENV = "LOGANALYZE_DB"
+OPTION_KEYS = ("tz", "window", "dod")
+"""Config keys that are the default of the command option of the same name."""
+
+
+def apply_config(ctx: typer.Context, config: Config) -> None:
+    """Make `config` the defaults of every subcommand of the group behind `ctx`."""
+    from ..detectors import set_query_dirs
+
+    ctx.meta[_META_KEY] = config
+    set_query_dirs(config.query_dirs)
+    db_origin = None
+    if os.environ.get(DB_ENV):
+        db_origin = f"${DB_ENV}"
+    elif config.get("db") is not None:
+        # the file's db plays $LOGANALYZE_DB's part: read when no log paths are given,
+        # never the target of an in-memory run over paths
+        os.environ[DB_ENV] = str(config.get("db"))
+        db_origin = config.origin
+    default_map: dict[str, dict[str, Any]] = dict(ctx.default_map or {})
+    commands = getattr(ctx.command, "commands", {})
+    for name, command in commands.items():
+        defaults = dict(default_map.get(name) or {})
+        for param in command.params:
+            if param.name in OPTION_KEYS and config.get(param.name) is not None:
+                value = config.get(param.name)
+                defaults.setdefault(param.name, str(value))
+                _show_origin(param, str(value), config.origin)
+            elif param.name == "db" and db_origin is not None:
+                _show_origin(param, os.environ[DB_ENV], db_origin)
+            elif param.name == "param" and config.params:
+                shown = _params_text(config, name)
+                if shown:
+                    _show_origin(param, shown, config.origin)
+        if defaults:
+            default_map[name] = defaults
+    ctx.default_map = default_map
+
+
+def _params_text(config: Config, command: str) -> str:
+    pairs = [
+        f"{detector}.{key}={value}"
+        for detector, values in config.params.items()
+        for key, value in values.items()
+    ]
+    return ", ".join(pairs)
+
+
+def _show_origin(param: Any, value: str, origin: str | None) -> None:
+    param.show_default = f"{value}, from {origin}"
+
+
+def current_config() -> Config:
+    """The config the running command was started with (read afresh outside the CLI)."""
+    from typer._click.globals import get_current_context
+
+    ctx = get_current_context(silent=True)
+    if ctx is not None:
+        config = ctx.find_root().meta.get(_META_KEY)
+        if config is not None:
+            return config
+    return load_config()
+
+
+__all__ = ["apply_config", "current_config"]
