@@ -351,3 +351,58 @@ def test_a_reader_holding_the_database_fills_the_spool_then_backpressure(tmp_pat
             server.kill()
     assert "database busy" in log
     assert read_db(server.db, "SELECT count(*), count(DISTINCT id) FROM edge_logs") == [(1000, 1000)]
+
+
+def test_memory_budget_refuses_with_429_while_a_body_is_in_flight(tmp_path: Path) -> None:
+    import socket
+
+    server = Server(tmp_path, tmp_path / "drain.duckdb", "--max-body", "1", "--max-inflight", "1").start()
+    body = as_array(drain_lines("edge_logs")[:400])[:700_000]
+    port = int(server.url.rsplit(":", 1)[1])
+    try:
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(
+            b"POST /drains/supabase HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            + SUPABASE_SECRET.encode() + b"\r\nContent-Type: application/json\r\n"
+            + b"Content-Length: %d\r\n\r\n" % len(body) + body[:1000]
+        )
+        deadline = time.monotonic() + 30
+        while True:  # the slow body holds 700 kB of the 1 MiB budget
+            status, answer, headers = server.post("/drains/supabase", body, BEARER)
+            if status == 429 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert status == 429 and int(headers["Retry-After"]) >= 1
+        slow.sendall(body[1000:])
+        reply = slow.recv(65536)
+        slow.close()
+        assert reply.startswith(b"HTTP/1.1 400")  # the body was cut at 700 kB: malformed
+        assert server.post("/drains/supabase", as_array(drain_lines("edge_logs")[:10]), BEARER)[0] == 200
+        server.stop()
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.kill()
+
+
+def test_sigterm_commits_what_was_accepted(tmp_path: Path) -> None:
+    server = Server(tmp_path, tmp_path / "drain.duckdb", "--commit-every", "600").start()
+    try:
+        edge = drain_lines("edge_logs")[:100]
+        assert server.post("/drains/supabase", as_array(edge), BEARER)[0] == 200
+        assert read_db(server.db, "SELECT count(*) FROM edge_logs") == [(0,)]  # not yet committed
+        server.stop()
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.kill()
+    assert read_db(server.db, "SELECT count(*) FROM edge_logs") == [(100,)]
+
+
+def test_a_public_address_without_secrets_does_not_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "loganalyze", "serve", "--db", str(tmp_path / "x.duckdb"),
+         "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "without a secret" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x.duckdb").exists()

@@ -26,6 +26,7 @@ from .config import ServeConfig
 from .spool import Kind, Spool
 
 DRAINS = {"supabase": Kind.SUPABASE, "vercel": Kind.VERCEL}
+BODY_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,12 @@ class DrainReceiver:
     async def _receive(self, request: web.Request, drain: str, reserved: int) -> web.Response:
         limit = self.config.max_body_bytes
         try:
-            raw = await request.read()
+            raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT_SECONDS)
         except web.HTTPRequestEntityTooLarge:
             return self._answer(drain, 413, {"error": f"body larger than {limit} bytes"})
+        except TimeoutError:  # a sender too slow to finish its body gives its reservation back
+            return self._answer(drain, 408, {"error": "the body took too long to arrive"},
+                                {"Connection": "close"})
         encoding = request.headers.get("Content-Encoding")
         rejects: list[Reject] = []
         try:
