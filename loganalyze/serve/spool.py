@@ -55,34 +55,30 @@ def frame(kind: Kind, payload: bytes) -> bytes:
 
 def read_records(path: Path) -> Iterator[Record]:
     """The intact records of a segment, in order, stopping at the first torn one."""
-    with path.open("rb") as fh:
-        while True:
-            head = fh.read(_HEADER.size)
-            if len(head) < _HEADER.size:
-                return
-            magic, kind, length, crc = _HEADER.unpack(head)
-            if magic != _MAGIC or kind not in Kind._value2member_map_:
-                return
-            payload = fh.read(length)
-            if len(payload) < length or zlib.crc32(payload) != crc:
-                return
-            yield Record(Kind(kind), payload)
+    for record, _ in _scan(path):
+        yield record
 
 
 def _intact_length(path: Path) -> int:
-    end = 0
+    """Bytes of the segment up to the end of its last intact record."""
+    return max((end for _, end in _scan(path)), default=0)
+
+
+def _scan(path: Path) -> Iterator[tuple[Record, int]]:
+    offset = 0
     with path.open("rb") as fh:
         while True:
             head = fh.read(_HEADER.size)
             if len(head) < _HEADER.size:
-                return end
+                return
             magic, kind, length, crc = _HEADER.unpack(head)
             if magic != _MAGIC or kind not in Kind._value2member_map_:
-                return end
+                return
             payload = fh.read(length)
             if len(payload) < length or zlib.crc32(payload) != crc:
-                return end
-            end += _HEADER.size + length
+                return
+            offset += _HEADER.size + length
+            yield Record(Kind(kind), payload), offset
 
 
 class Spool:
