@@ -66,7 +66,10 @@ def _show_origin(param: Any, value: str, origin: str | None) -> None:
 
 def current_config() -> Config:
     """The config the running command was started with (read afresh outside the CLI)."""
-    from typer._click.globals import get_current_context
+    try:  # typer vendors click from 0.29 on
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - older typer with click installed
+        from click import get_current_context
 
     ctx = get_current_context(silent=True)
     if ctx is not None:
