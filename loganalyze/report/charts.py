@@ -22,7 +22,7 @@ from ..errors import LogAnalyzeError, UsageError
 from ..exit_codes import ExitCode
 from .model import DetectorResult, Report
 from .timeline import PANELS, window_starts
-from .zones import parse_local_instant, to_zone, zone_label
+from .zones import to_zone, zone_label
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -56,14 +56,18 @@ class Mark:
 
 
 def parse_mark(text: str, zone: str) -> Mark:
-    """`TIMESTAMP LABEL`; a timestamp without an offset is wall-clock time in `zone`."""
+    """`TIMESTAMP LABEL`; a timestamp without an offset, or a time of day (`19:05`, today),
+    is wall-clock time in `zone`, as for --since."""
+    from ..timeparse import parse_instant
+
     stamp, _, label = text.strip().partition(" ")
     try:
-        at = parse_local_instant(stamp, zone)
-    except ValueError:
+        at = parse_instant(stamp, zone=zone)
+    except UsageError:
         raise UsageError(
             f"--mark needs 'TIMESTAMP LABEL', got {text!r}",
-            hint='e.g. --mark "2026-11-20T10:05 fix deployed" (time in the --tz zone)',
+            hint='e.g. --mark "2026-11-20T10:05 fix deployed" or --mark "19:05 fix deployed" '
+            "(time in the --tz zone)",
         ) from None
     return Mark(at=at, label=label.strip() or stamp)
 
