@@ -224,7 +224,8 @@ def restore_memory_limit(con: duckdb.DuckDBPyConnection) -> None:
 
 @functools.cache
 def _spill_dir() -> str:
-    path = tempfile.mkdtemp(prefix="loganalyze-spill-")
+    # the pid lets a later run remove it when this process dies without cleaning up
+    path = tempfile.mkdtemp(prefix=f"loganalyze-spill-{os.getpid()}-")
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
 

@@ -67,6 +67,20 @@ def ingest_command(
         typer.Option(help="Memory budget of the ingest (e.g. 2GB); beyond it DuckDB spills to a "
                      "temporary directory. Default: $LOGANALYZE_MEMORY_LIMIT, else 1.5GB."),
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding of exports that are not UTF-8 (latin-1, cp1252, utf-16, …)."),
+    ] = None,
+    reject_before: Annotated[
+        str | None,
+        typer.Option(help="Rows dated before this (ISO date or time) are implausible: kept in "
+                     "rejected_rows, not stored. Default: 2000-01-01."),
+    ] = None,
+    max_future: Annotated[
+        str | None,
+        typer.Option(help="Rows dated more than this after now are implausible (e.g. 1d, 30d). "
+                     "Default: 1d."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json/--no-json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Read log exports into a DuckDB database (default ./loganalyze.duckdb).
@@ -90,6 +104,9 @@ def ingest_command(
                 reference_date=reference_date,
                 progress=progress,
                 memory_limit=memory_limit,
+                encoding=encoding,
+                reject_before=reject_before,
+                max_future=max_future,
             )
     except LogAnalyzeError as exc:
         raise fail(exc) from None

@@ -21,12 +21,11 @@ import datetime as dt
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -35,7 +34,17 @@ import duckdb
 
 from ..errors import InputError, UsageError
 from ..store import LOG_TABLES, quote_ident, transaction
-from .files import Sample, expand_paths, plain_file, sha256_of, spool_stdin, take_sample
+from .files import (
+    Sample,
+    TextFile,
+    expand_paths,
+    plain_file,
+    sha256_of,
+    spool_stdin,
+    take_sample,
+    utf8_text,
+    work_directory,
+)
 
 BOOKKEEPING_COLUMNS = ("_line", "_reject", "_raw")
 
@@ -50,6 +59,13 @@ class IngestOptions:
     """Postgres `log_line_prefix` of stderr logs, when sniffing should not guess it."""
     reference_date: dt.date | None = None
     """Date for logs that carry only a time of day (Realtime container lines)."""
+    reject_before: dt.datetime = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    """Rows dated earlier are implausible: kept in rejected_rows, not stored."""
+    max_future: dt.timedelta = dt.timedelta(days=1)
+    """Rows dated more than this after the ingest are implausible (a clock set to 9999
+    must not make a report span eight thousand years)."""
+    encoding: str | None = None
+    """The inputs' text encoding when it is not UTF-8 (they are transcoded first)."""
 
 
 @dataclass(frozen=True)
@@ -88,10 +104,41 @@ def get_format(name: str) -> LogFormat:
         ) from None
 
 
+def _scores(sample: Sample) -> list[tuple[int, str]]:
+    return sorted(((fmt.sniff(sample), fmt.name) for fmt in _REGISTRY.values()), reverse=True)
+
+
+def _without_deep_lines(sample: Sample) -> Sample:
+    """The sample without the lines nested too deep for Python's json module (a
+    hostile row ~1000 levels deep): the rows around them still tell the format, and
+    DuckDB's readers, which have no such limit, read the row itself."""
+
+    def shallow(line: str) -> bool:
+        try:
+            json.loads(line)
+        except RecursionError:
+            return False
+        except ValueError:
+            pass
+        return True
+
+    lines = tuple(ln for ln in sample.lines if shallow(ln))
+    return replace(sample, text="\n".join(lines) + "\n", lines=lines, complete=sample.complete)
+
+
 def sniff_sample(sample: Sample, display: str) -> LogFormat:
-    scored = sorted(
-        ((fmt.sniff(sample), fmt.name) for fmt in _REGISTRY.values()), reverse=True
-    )
+    try:
+        scored = _scores(sample)
+    except RecursionError:
+        sample = _without_deep_lines(sample)
+        try:
+            scored = _scores(sample)
+        except RecursionError:
+            raise InputError(
+                "JSON nested too deep to tell its format",
+                hint="force a reader with --format NAME",
+                file=display,
+            ) from None
     if not scored or scored[0][0] <= 0:
         _raise_if_malformed_json(sample, display)
         first = sample.lines[0][:120] if sample.lines else ""
@@ -112,18 +159,22 @@ def _raise_if_malformed_json(sample: Sample, display: str) -> None:
     text = sample.text.lstrip("\ufeff")
     try:
         json.loads(text)
+    except RecursionError:
+        return
     except json.JSONDecodeError as whole:
         if not sample.complete and whole.pos >= len(text) - 1:
             return  # only cut by the sample's end
         try:  # newline-delimited JSON is many documents, not one
             for line in sample.lines:
                 json.loads(line)
+        except RecursionError:
+            return
         except json.JSONDecodeError:
             raise InputError(
                 f"malformed JSON: {whole.msg} (column {whole.colno})",
                 hint="the file is not valid JSON; export it again",
                 file=display,
-                line=whole.lineno,
+                line=whole.lineno + sample.first_line - 1,
             ) from None
 
 
@@ -310,8 +361,9 @@ class FileContext:
         try:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _la_stage AS SELECT * REPLACE ("
+                + _IMPLAUSIBLE_TS + " AS _reject, "
                 "CASE WHEN " + ("_defer OR " if defer else "")
-                + "_reject IS NOT NULL OR ts IS NULL THEN _raw END AS _raw"
+                + "_reject IS NOT NULL OR ts IS NULL OR " + _OUTSIDE_PLAUSIBLE + " THEN _raw END AS _raw"
                 ") FROM (" + select_sql + ")",
                 params or [],
             )
@@ -479,6 +531,28 @@ def _merge_into_stored(
     return int(merged)
 
 
+# A row dated outside [la_ts_floor, la_ts_ceiling] (session variables, bound per ingest
+# by _plausible_range) is rejected with its timestamp in the reason.
+_OUTSIDE_PLAUSIBLE = (
+    "coalesce(ts < getvariable('la_ts_floor') OR ts > getvariable('la_ts_ceiling'), false)"
+)
+_IMPLAUSIBLE_TS = (
+    "CASE WHEN _reject IS NULL AND " + _OUTSIDE_PLAUSIBLE + " THEN 'implausible timestamp ' "
+    "|| strftime(ts, '%Y-%m-%dT%H:%M:%SZ') || ' (outside ' "
+    "|| strftime(getvariable('la_ts_floor'), '%Y-%m-%d') || ' .. ' "
+    "|| strftime(getvariable('la_ts_ceiling'), '%Y-%m-%dT%H:%MZ') "
+    "|| '; see ingest --reject-before/--max-future)' ELSE _reject END"
+)
+
+
+def _plausible_range(con: duckdb.DuckDBPyConnection, options: IngestOptions) -> None:
+    ceiling = dt.datetime.now(dt.UTC) + options.max_future
+    con.execute(
+        "SET VARIABLE la_ts_floor = CAST($floor AS TIMESTAMPTZ)", {"floor": options.reject_before}
+    )
+    con.execute("SET VARIABLE la_ts_ceiling = CAST($ceiling AS TIMESTAMPTZ)", {"ceiling": ceiling})
+
+
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [
         r[0]
@@ -515,6 +589,9 @@ def ingest(
     progress: ProgressCallback | None = None,
     memory_limit: str | None = None,
     stdin: BinaryIO | None = None,
+    reject_before: dt.datetime | str | None = None,
+    max_future: dt.timedelta | str | None = None,
+    encoding: str | None = None,
 ) -> IngestSummary:
     """Read log exports into the database, all or nothing.
 
@@ -537,11 +614,12 @@ def ingest(
         strict=strict,
         log_line_prefix=log_line_prefix,
         reference_date=reference_date,
+        encoding=encoding,
+        **plausible_options(reject_before, max_future),
     )
     summary = IngestSummary()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="loganalyze-") as tmp:
-        workdir = Path(tmp)
+    with work_directory() as workdir:
         given, shown = spool_stdin(paths, workdir, stdin)
         files = expand_paths(given)
         _ingest_files(con, files, shown, forced, options, workdir, summary, progress, memory_limit)
@@ -563,6 +641,7 @@ def _ingest_files(
     total = sum(p.stat().st_size for p in files)
     done = 0
     install_macros(con)
+    _plausible_range(con, options)
     poller = _ProgressPoller(con, progress, total) if progress else None
     with _memory_budget(con, memory_limit), transaction(con):
         for path in files:
@@ -656,12 +735,21 @@ def _ingest_file(
     workdir: Path,
 ) -> FileResult:
     digest = sha256_of(path)
-    with plain_file(path, workdir) as plain:
+    with (
+        plain_file(path, workdir) as decompressed,
+        utf8_text(decompressed, workdir, display, options.encoding) as text_file,
+    ):
+        plain = text_file.path
         sample = take_sample(plain, display)
         (file_id,) = con.execute("SELECT nextval('ingested_file_ids')").fetchone()  # type: ignore[misc]
-        if not sample.text.strip():
+        if not sample.text.strip() or _empty_export(sample):
             result = FileResult(file=display, format="empty", sha256=digest, empty=True)
-            result.notes.append("empty file: nothing to ingest")
+            result.notes.append(
+                "empty export (no rows): nothing to ingest"
+                if sample.text.strip()
+                else "empty file: nothing to ingest"
+            )
+            _reject_invalid_utf8(con, file_id, display, text_file, result, options)
         else:
             fmt = forced or sniff_sample(sample, display)
             result = FileResult(file=display, format=fmt.name, sha256=digest)
@@ -674,6 +762,7 @@ def _ingest_file(
                 options=options,
                 result=result,
             )
+            _reject_invalid_utf8(con, file_id, display, text_file, result, options)
             fmt.load(ctx)
     for table, counted in sorted(result.tables.items()):
         if counted.merged:
@@ -697,6 +786,62 @@ def _ingest_file(
         },
     )
     return result
+
+
+def plausible_options(
+    reject_before: dt.datetime | str | None, max_future: dt.timedelta | str | None
+) -> dict[str, Any]:
+    """IngestOptions fields from the user's plausibility bounds (None: the default)."""
+    from ..timeparse import parse_duration, parse_instant
+
+    out: dict[str, Any] = {}
+    if reject_before is not None:
+        out["reject_before"] = parse_instant(reject_before)
+    if max_future is not None:
+        out["max_future"] = parse_duration(max_future)
+    return out
+
+
+def _empty_export(sample: Sample) -> bool:
+    """`[]` (a Logs Explorer download of no rows) or an API page with an empty result."""
+    if not sample.complete or sample.first_char not in "[{" or len(sample.text) > 4096:
+        return False
+    try:
+        doc = json.loads(sample.text)
+    except ValueError:
+        return False
+    return doc == [] or (
+        isinstance(doc, dict) and doc.get("result") == [] and not doc.get("error")
+    )
+
+
+def _reject_invalid_utf8(
+    con: duckdb.DuckDBPyConnection,
+    file_id: int,
+    display: str,
+    text_file: TextFile,
+    result: FileResult,
+    options: IngestOptions,
+) -> None:
+    """Keep the lines set aside as invalid UTF-8 (utf8_text) as rejected rows."""
+    if not text_file.invalid_lines:
+        return
+    lines = [line for line, _ in text_file.invalid_lines]
+    raws = [raw for _, raw in text_file.invalid_lines]
+    con.execute(
+        "INSERT INTO rejected_rows SELECT $file_id, $file, u.line, 'invalid UTF-8 (bytes shown as \\xNN)', u.raw "
+        "FROM (SELECT unnest($lines) AS line, unnest($raws) AS raw) u",
+        {"file_id": file_id, "file": display, "lines": lines, "raws": raws},
+    )
+    result.rejected_unrouted += len(lines)
+    if options.strict:
+        raise InputError(
+            f"{len(lines)} line(s) are not valid UTF-8",
+            hint="--strict turns rejected rows into a failure; without it they are kept "
+            "in the rejected_rows table",
+            file=display,
+            line=lines[0],
+        )
 
 
 def _first_line(exc: BaseException) -> str:

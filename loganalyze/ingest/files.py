@@ -4,6 +4,7 @@ sniffed from. Compression is recognised by magic bytes, never by the file name."
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
 import hashlib
 import json
@@ -23,6 +24,14 @@ from typing import BinaryIO
 from ..errors import InputError
 
 SAMPLE_BYTES = 256 * 1024
+MAX_FIRST_LINE = 64 * 1024 * 1024
+"""A first line longer than the sample (one huge row) is read whole up to this size, so
+the formats are sniffed from a complete row; DuckDB's readers take rows up to 64 MB."""
+_BLOCK = 1 << 20
+
+MAX_INVALID_UTF8_LINES = 1000
+"""Lines with invalid UTF-8 that are set aside as rejected rows; beyond this, or beyond
+1 % of the lines, the file is taken to be in another encoding and fails, naming it."""
 
 # Sidecar files that live beside exported logs (our own replays put a manifest and a
 # README next to the logs); a directory walk passes over them, an explicit path does not.
@@ -46,6 +55,9 @@ class Sample:
     sample did not reach the end of the file."""
     complete: bool
     """True when the sample holds the whole file."""
+    first_line: int = 1
+    """Line number (in the file) of the sample's first line: leading blank lines are
+    passed over, however many."""
 
     @property
     def first_char(self) -> str:
@@ -118,8 +130,20 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return unique
 
 
+@contextmanager
+def reading(path: Path, display: str | None = None) -> Iterator[None]:
+    """An OSError while reading an input (unreadable, vanished, an I/O error) becomes
+    InputError naming the file and the reason."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(
+            f"cannot read: {exc.strerror or exc}", file=display or str(path)
+        ) from None
+
+
 def compression_of(path: Path) -> str | None:
-    with path.open("rb") as fh:
+    with reading(path), path.open("rb") as fh:
         head = fh.read(8)
     for magic, name in _MAGIC.items():
         if head.startswith(magic):
@@ -129,10 +153,57 @@ def compression_of(path: Path) -> str | None:
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+    with reading(path), path.open("rb") as fh:
+        for block in iter(lambda: fh.read(_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ work directory
+
+WORKDIR_PREFIX = "loganalyze-"
+# loganalyze-<pid>-xxxx (ingest) and loganalyze-spill-<pid>-xxxx (store): the pid says
+# whether the process that made it still runs.
+_OWNED_DIR = re.compile(r"^loganalyze-(?:spill-)?(\d+)-")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_workdirs(parent: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove temporary directories left by loganalyze processes that no longer run
+    (`kill -9` during an ingest of a .gz leaves its decompressed copy behind)."""
+    removed = []
+    base = Path(parent or tempfile.gettempdir())
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _OWNED_DIR.match(entry.name)
+        if not found or int(found.group(1)) == os.getpid() or _process_alive(int(found.group(1))):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
+@contextmanager
+def work_directory() -> Iterator[Path]:
+    """A private temporary directory for one ingest (decompressed copies, standard
+    input), removed at the end however the ingest ends; stale ones of dead processes
+    are removed first."""
+    remove_stale_workdirs()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as tmp:
+        yield Path(tmp)
 
 
 @contextmanager
@@ -148,26 +219,167 @@ def plain_file(path: Path, workdir: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, opener(path, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-    except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+            shutil.copyfileobj(src, out, _BLOCK)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # the disk, not the archive: reported as a full disk
+        raise InputError(
+            f"cannot decompress ({kind}): {exc or 'truncated archive'}",
+            hint="the archive is truncated or corrupt; download the export again",
+            file=str(path),
+        ) from None
+    except (EOFError, zlib.error, lzma.LZMAError) as exc:
         tmp.unlink(missing_ok=True)
         raise InputError(
             f"cannot decompress ({kind}): {exc or 'truncated archive'}",
             hint="the archive is truncated or corrupt; download the export again",
             file=str(path),
         ) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     try:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def take_sample(path: Path, display: str) -> Sample:
-    """Read the first bytes of a plain file; binary content fails here."""
+# ------------------------------------------------------------------ encodings
+
+
+@dataclass
+class TextFile:
+    """A plain file in UTF-8 as readers get it, and the lines set aside on the way."""
+
+    path: Path
+    invalid_lines: list[tuple[int, str]]
+    """(line number, the line's text with its bad bytes shown as \\xNN) of lines that are
+    not valid UTF-8: blanked in `path`, to be kept as rejected rows."""
+
+
+@contextmanager
+def utf8_text(plain: Path, workdir: Path, display: str, encoding: str | None = None) -> Iterator[TextFile]:
+    """The file as UTF-8 text for DuckDB's readers, which refuse a whole file over one
+    bad byte.
+
+    With `encoding` the file is transcoded. Otherwise it is checked (streamed, at C
+    speed): a few lines of invalid UTF-8 (a mangled value) are blanked in a copy and
+    reported as rejected rows; many (a file in Latin-1 or Windows-1252) fail naming the
+    first one and the option to use."""
+    if encoding is not None:
+        with _transcoded(plain, workdir, display, encoding) as path:
+            yield TextFile(path, [])
+        return
+    with reading(plain, display):
+        invalid, lines = _invalid_utf8_lines(plain)
+    if not invalid:
+        yield TextFile(plain, [])
+        return
+    if len(invalid) > MAX_INVALID_UTF8_LINES or len(invalid) > max(1, lines // 100):
+        line, text = invalid[0]
+        raise InputError(
+            f"not UTF-8: {len(invalid):,} of {lines:,} lines hold bytes that are not UTF-8 "
+            f"(first: {text[:80]!r})",
+            hint="exports are UTF-8; if this file is in another encoding, say which: "
+            "--encoding latin-1 (or cp1252, utf-16, …)",
+            file=display,
+            line=line,
+        )
+    bad = {line for line, _ in invalid}
+    fd, name = tempfile.mkstemp(prefix="utf8-", suffix=".log", dir=workdir)
+    copy = Path(name)
+    try:
+        with reading(plain, display), os.fdopen(fd, "wb") as out, plain.open("rb") as src:
+            for number, raw in enumerate(src, start=1):
+                # only a file with a few bad lines comes here; its good lines are copied
+                # as they are, each bad one becomes an empty line (numbering kept)
+                out.write(raw if number not in bad else raw[len(raw.rstrip(b"\r\n")):])
+        yield TextFile(copy, invalid)
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _invalid_utf8_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
+    """Lines of `path` that are not valid UTF-8 (at most MAX_INVALID_UTF8_LINES + 1 of
+    them), and the file's number of lines. Blocks are decoded whole; only a block that
+    fails is looked at line by line."""
+    invalid: list[tuple[int, str]] = []
+    lines = 0
+    carry = b""
     with path.open("rb") as fh:
-        head = fh.read(SAMPLE_BYTES + 1)
-    complete = len(head) <= SAMPLE_BYTES
-    head = head[:SAMPLE_BYTES]
+        while True:
+            block = fh.read(_BLOCK)
+            data = carry + block
+            if block:
+                cut = data.rfind(b"\n") + 1
+                data, carry = data[:cut], data[cut:]
+            else:
+                carry = b""
+            if data:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    if len(invalid) <= MAX_INVALID_UTF8_LINES:
+                        invalid.extend(_bad_lines(data, lines))
+                lines += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            if not block:
+                return invalid, lines
+
+
+def _bad_lines(data: bytes, before: int) -> Iterator[tuple[int, str]]:
+    for offset, raw in enumerate(data.split(b"\n"), start=before + 1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield offset, raw.decode("utf-8", errors="backslashreplace").rstrip("\r")
+
+
+@contextmanager
+def _transcoded(plain: Path, workdir: Path, display: str, encoding: str) -> Iterator[Path]:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        from ..errors import UsageError
+
+        raise UsageError(f"unknown encoding {encoding!r}", hint="e.g. latin-1, cp1252, utf-16") from None
+    fd, name = tempfile.mkstemp(prefix="recoded-", suffix=".log", dir=workdir)
+    copy = Path(name)
+    try:
+        with reading(plain, display), os.fdopen(fd, "w", encoding="utf-8") as out, plain.open(
+            "r", encoding=encoding, newline=""
+        ) as src:
+            shutil.copyfileobj(src, out, _BLOCK)
+    except UnicodeDecodeError as exc:
+        copy.unlink(missing_ok=True)
+        raise InputError(
+            f"not {encoding}: {exc.reason}", hint="check the --encoding", file=display
+        ) from None
+    try:
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def take_sample(path: Path, display: str) -> Sample:
+    """Read the first bytes of a plain file; binary content fails here.
+
+    The sample starts at the first non-blank line (a file may open with any number of
+    blank lines), without a byte-order mark, and holds at least one whole line (up to
+    MAX_FIRST_LINE) so a huge first row is sniffed like any other."""
+    with reading(path, display), path.open("rb") as fh:
+        head, skipped_lines = _skip_blank_start(fh)
+        if len(head) <= SAMPLE_BYTES:
+            head += fh.read(SAMPLE_BYTES + 1 - len(head))
+        newline = head.find(b"\n", 0, SAMPLE_BYTES)
+        if newline < 0 and len(head) > SAMPLE_BYTES:
+            head = _through_first_line(fh, head)
+            newline = head.find(b"\n")
+        keep = max(SAMPLE_BYTES, newline + 1)
+        complete = len(head) <= keep and not fh.read(1)
+    head = head[:keep]
     if b"\x00" in head[:8192]:
         raise InputError(
             "binary content (NUL bytes), not a text log export",
@@ -176,9 +388,56 @@ def take_sample(path: Path, display: str) -> Sample:
         )
     text = head.decode("utf-8", errors="replace")
     lines = text.splitlines()
-    if not complete and lines:
+    if not complete and lines and not text.endswith("\n"):
         lines = lines[:-1]
-    return Sample(text=text, lines=tuple(ln for ln in lines if ln.strip()), complete=complete)
+    return Sample(
+        text=text,
+        lines=tuple(ln for ln in lines if ln.strip()),
+        complete=complete,
+        first_line=skipped_lines + 1,
+    )
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _skip_blank_start(fh: BinaryIO) -> tuple[bytes, int]:
+    """Pass over a byte-order mark and leading blank lines (streamed: a file of blank
+    lines is read in blocks, never held). Returns the bytes read past them and the
+    number of blank lines passed over."""
+    skipped = 0
+    first = True
+    while True:
+        block = fh.read(_BLOCK)
+        if first and block.startswith(_BOM):
+            block = block[len(_BOM):]
+        first = False
+        if not block:
+            return b"", skipped
+        stripped = block.lstrip(b" \t\r\n")
+        if stripped:
+            passed = block[: len(block) - len(stripped)]
+            # keep the indentation of the first non-blank line
+            line_start = passed.rfind(b"\n") + 1
+            skipped += passed.count(b"\n")
+            return block[line_start:], skipped
+        skipped += block.count(b"\n")
+
+
+def _through_first_line(fh: BinaryIO, head: bytes) -> bytes:
+    """Read on until the first line ends (or MAX_FIRST_LINE), then one byte more, so the
+    sample can tell whether the file goes on."""
+    parts = [head]
+    size = len(head)
+    while size < MAX_FIRST_LINE:
+        block = fh.read(_BLOCK)
+        if not block:
+            break
+        parts.append(block)
+        size += len(block)
+        if b"\n" in block:
+            break
+    return b"".join(parts)
 
 
 def first_object_keys(sample: Sample) -> set[str]:

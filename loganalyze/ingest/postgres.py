@@ -480,7 +480,7 @@ def _load_csvlog(ctx: FileContext) -> None:
         raise ctx.fail("not a PostgreSQL csvlog (22 to 26 columns expected)")
     if width < 26:
         ctx.note(f"csvlog with {width} columns (PostgreSQL before 14): missing columns are empty")
-    cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in CSV_COLUMNS) + "}"
+    cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in (*CSV_COLUMNS, _BEYOND_26)) + "}"
     sep = " || chr(31) || "
     raw = sep.join(f"coalesce({c}, '')" for c in CSV_COLUMNS[:width])
     ctx.execute(
@@ -490,7 +490,32 @@ def _load_csvlog(ctx: FileContext) -> None:
         "strict_mode = false, parallel = false, max_line_size = 67108864, buffer_size = 67108864)",
         {"path": ctx.sql_path},
     )
+    _reject_malformed_csvlog(ctx, width)
     _stage_struct(ctx)
+
+
+# A column after the 26 of PostgreSQL 17: any value in it means the entry has too many
+# fields.
+_BEYOND_26 = "_beyond_last_field"
+# An entry whose text holds, at the start of a line, the start of another csvlog entry
+# swallowed the entries after it (an unterminated quote).
+_SWALLOWED_ENTRY = r"\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? ?[A-Za-z0-9:+-]*,"
+
+
+def _reject_malformed_csvlog(ctx: FileContext, width: int) -> None:
+    """Entries that do not parse into the file's `width` fields are rejected (kept in
+    rejected_rows with their text), never stored with their neighbours merged in."""
+    beyond = CSV_COLUMNS[width] if width < len(CSV_COLUMNS) else _BEYOND_26
+    malformed = '"' + beyond + '" IS NOT NULL OR regexp_matches(_raw, $swallowed)'
+    params = {"swallowed": _SWALLOWED_ENTRY, "width": width}
+    ctx.reject_rows(
+        "SELECT _line, CASE WHEN \"" + beyond + "\" IS NOT NULL "
+        "THEN 'csvlog entry with more than ' || $width || ' fields (a broken quote?)' "
+        "ELSE 'csvlog entry runs into the entries after it (an unterminated quote?)' END AS _reject, "
+        "_raw FROM _la_pg_struct WHERE " + malformed,
+        params,
+    )
+    ctx.execute("DELETE FROM _la_pg_struct WHERE " + malformed, {"swallowed": _SWALLOWED_ENTRY})
 
 
 # JSON paths of the canonical columns: jsonlog keys, CloudNativePG `record` keys.

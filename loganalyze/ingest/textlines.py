@@ -30,7 +30,7 @@ PARSED_TABLE = "_la_parsed"
 # drops the CR itself.
 READ_LINES_SQL = r"""read_csv($path, columns = {'line': 'VARCHAR'}, delim = '\0', header = false,
                   quote = '', escape = '', auto_detect = false, strict_mode = false,
-                  new_line = '\r\n')"""
+                  new_line = '\r\n', max_line_size = 67108864)"""
 
 # Every non-blank line of the file, numbered from 1 (blank lines keep their number). For
 # small inputs read once (psql tables); the big ones go through `parse_lines`.
