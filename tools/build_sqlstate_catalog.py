@@ -23,6 +23,11 @@ client programs left out:
   a template ending in `%m` gets one row per errno text elog.c maps (`... No such file or
   directory` → 58P01) and a catch-all row with the default code;
 - `elog(ERROR|FATAL|PANIC, "...")`: XX000;
+- a message held in a variable (`err = _("...")`, `errmsg_internal("%s", err)`) or in a
+  file-level table (`recursion_errormsgs[...]`): every text the function or table gives it;
+  string literals a call passes for `%s` are written into its template;
+- `xml_ereport(cxt, level, ERRCODE_*, "...")`, and `DateTimeParseError(..., "date")`:
+  invalid_datetime_format for `invalid input syntax for type date: "%s"`;
 - the privilege messages `aclcheck_error()` picks from its tables (42501), the DROP
   messages of `dropmsgstringarray[]`, and `GUC_check_errmsg(...)` texts (22023).
 Only templates that can be raised at ERROR, FATAL or PANIC (or at a level chosen at run
@@ -214,7 +219,7 @@ def literal(expr: str) -> str | None:
     return "".join(pieces) if pieces else None
 
 
-CALL = re.compile(r"\b(ereport_domain|ereport|elog|GUC_check_errmsg)\s*\(")
+CALL = re.compile(r"\b(ereport_domain|ereport|elog|GUC_check_errmsg|xml_ereport|DateTimeParseError)\s*\(")
 SUBCALL = re.compile(r"\b(errcode|errmsg_plural|errmsg_internal|errmsg|errcode_for_file_access|"
                      r"errcode_for_socket_access)\s*\(")
 
@@ -273,7 +278,42 @@ def assigned_codes(scope: str, variable: str, macro_code: dict[str, str], at: in
     return same_case[:1] or [found[0][1]]
 
 
-def ereport_rows(body: str, macro_code: dict[str, str], scope: str) -> list[tuple[str, str]]:
+def specialized(template: str, args: list[str]) -> str:
+    """The template with the string literals its call passes for `%s` written in:
+    `errmsg("invalid input syntax for type %s: \\"%s\\"", "numeric time zone", tzname)`
+    raises only `invalid input syntax for type numeric time zone: "%s"`."""
+    found = list(re.finditer(r"%%|" + PLACEHOLDER.pattern, template))
+    if any("*" in m.group(0) or "$" in m.group(0) for m in found):
+        return template
+    out, i, arg = [], 0, 0
+    for m in found:
+        out.append(template[i:m.start()])
+        i = m.end()
+        if m.group(0) in ("%%", "%m"):
+            out.append(m.group(0))
+            continue
+        text = literal(args[arg]) if arg < len(args) and m.group(0) == "%s" else None
+        out.append(m.group(0) if text is None else text.replace("%", "%%"))
+        arg += 1
+    return "".join(out) + template[i:]
+
+
+def message_variable(expr: str, scope: str, src: str) -> list[tuple[str, int | None]]:
+    """Templates a non-literal message argument can hold: a variable set in the function
+    (`err = _("...")`), or an entry of a file-level table (`recursion_errormsgs[i]`)."""
+    expr = re.sub(r"^(?:_|gettext)\s*\((.*)\)$", r"\1", expr.strip(), flags=re.S).strip()
+    if re.fullmatch(r"[a-z_][a-z0-9_]*", expr):
+        return [(t, at) for t, at in assigned_literals(scope, expr)]
+    table = re.fullmatch(r"([a-z_][a-z0-9_]*)\s*\[.*\]", expr, re.S)
+    if table:
+        definition = re.search(r"\b" + table.group(1) + r"\s*\[\s*\]\s*=\s*\{(.*?)\};", src, re.S)
+        if definition:
+            texts = re.findall(r'gettext_noop\(\s*("(?:[^"\\]|\\.)*")\s*\)', definition.group(1))
+            return [(t, None) for t in map(literal, texts) if t]
+    return []
+
+
+def ereport_rows(body: str, macro_code: dict[str, str], scope: str, src: str) -> list[tuple[str, str]]:
     """(code, template) rows of one ereport call, given its arguments after the level;
     `scope` is the function it sits in, where a message or code held in a variable is set."""
     codes: list[str] = []
@@ -295,10 +335,12 @@ def ereport_rows(body: str, macro_code: dict[str, str], scope: str) -> list[tupl
             templates += [(t, None) for t in (literal(sub[0]), literal(sub[1])) if t]
         elif name in ("errmsg", "errmsg_internal") and sub:
             text = literal(sub[0])
-            if text:
-                templates.append((text, None))
-            elif re.fullmatch(r"[a-z_][a-z0-9_]*", sub[0]):
-                templates += assigned_literals(scope, sub[0])
+            if text == "%s" and len(sub) > 1:  # errmsg_internal("%s", err): the text is in err
+                templates += message_variable(sub[1], scope, src)
+            elif text:
+                templates.append((specialized(text, sub[1:]), None))
+            else:
+                templates += message_variable(sub[0], scope, src)
     rows: list[tuple[str, str]] = []
     for template, at in templates:
         chosen = codes or (assigned_codes(scope, code_variable, macro_code, at) if code_variable else [])
@@ -353,6 +395,16 @@ def rows_of_tree(tree: Path, major: str) -> tuple[Counter[Row], dict[str, str]]:
             if not args:
                 continue
             name = m.group(1)
+            if name == "xml_ereport" and len(args) == 4:
+                text = literal(args[3])
+                if text and level_kept(args[1]) and args[2] in macro_code:
+                    pairs.append((macro_code[args[2]], text))
+                continue
+            if name == "DateTimeParseError" and len(args) == 3:
+                datatype = literal(args[2])
+                if datatype:  # DTERR_BAD_FORMAT: invalid_datetime_format naming the caller's type
+                    pairs.append(("22007", 'invalid input syntax for type ' + datatype.replace("%", "%%") + ': "%s"'))
+                continue
             if name == "GUC_check_errmsg":
                 text = literal(args[0])
                 if text:
@@ -367,7 +419,7 @@ def rows_of_tree(tree: Path, major: str) -> tuple[Counter[Row], dict[str, str]]:
                     pairs.append(("XX000", text))
             else:
                 scope = next((src[a:b] for a, b in blocks if a <= m.start() < b), "")
-                pairs += ereport_rows(",".join(args[2:] if name == "ereport_domain" else args[1:]), macro_code, scope)
+                pairs += ereport_rows(",".join(args[2:] if name == "ereport_domain" else args[1:]), macro_code, scope, src)
         pairs += special_rows(path, src, macro_code)
         for code, template in pairs:
             if PLACEHOLDER.sub("", template.replace("%%", "%")).strip(" :\"'.,") == "":
