@@ -124,7 +124,7 @@ class _ConsoleReporter:
             highlight=False,
         )
 
-    def problem(self, message: str) -> None:
+    def notice(self, message: str) -> None:
         stderr.print(f"[yellow]{message}[/]", highlight=False)
 
     def stopping(self) -> None:

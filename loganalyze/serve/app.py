@@ -56,7 +56,7 @@ class ServeSummary:
 class Reporter(Protocol):
     def ready(self, url: str, drains: dict[str, bool]) -> None: ...
     def status(self, status: Status) -> None: ...
-    def problem(self, message: str) -> None: ...
+    def notice(self, message: str) -> None: ...
     def stopping(self) -> None: ...
 
 
@@ -67,7 +67,7 @@ class _Quiet:
     def status(self, status: Status) -> None:
         pass
 
-    def problem(self, message: str) -> None:
+    def notice(self, message: str) -> None:
         pass
 
     def stopping(self) -> None:
@@ -254,7 +254,7 @@ def run_server(config: ServeConfig, reporter: Reporter | None = None) -> ServeSu
 async def _serve(config: ServeConfig, reporter: Reporter) -> ServeSummary:
     spool = Spool(config.spool, segment_bytes=config.segment_bytes)
     committer = Committer(config.db, spool, every=config.commit_every,
-                          memory_limit=config.memory_limit, on_problem=reporter.problem)
+                          memory_limit=config.memory_limit, on_notice=reporter.notice)
     try:
         committer.check_database()
     except BaseException:

@@ -20,7 +20,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -52,8 +52,7 @@ class CommitStats:
     last_commit_seconds: float = 0.0
     waiting_since: float | None = None
     """When the committer began waiting for the database (another process holds it)."""
-    last_problem: str | None = None
-    errors: list[str] = field(default_factory=list)
+    last_notice: str | None = None
 
 
 class Committer:
@@ -64,13 +63,13 @@ class Committer:
         *,
         every: float,
         memory_limit: str | None = None,
-        on_problem: Callable[[str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.db = db
         self.spool = spool
         self.every = every
         self.memory_limit = memory_limit
-        self.on_problem = on_problem or (lambda _msg: None)
+        self.on_notice = on_notice or (lambda _msg: None)
         self.stats = CommitStats()
         self.batches = spool.directory / "batches"
         shutil.rmtree(self.batches, ignore_errors=True)  # derived files a crash left behind
@@ -84,6 +83,12 @@ class Committer:
         readers find it from the start), and a path that cannot hold a database fails
         now, not after deliveries were acknowledged."""
         connect(self.db).close()
+        left = self.spool.sealed()
+        if left:
+            self._notice(
+                f"{len(left)} spool segment(s) left by the previous run "
+                f"({self.spool.backlog_bytes / 1e6:,.1f} MB): committing them first"
+            )
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="committer", daemon=True)
@@ -94,7 +99,7 @@ class Committer:
             try:
                 self.commit(deadline=None)
             except Exception as exc:  # keep serving; the spool still holds the data
-                self._problem(f"commit failed, will retry: {exc}")
+                self._notice(f"commit failed, will retry: {exc}")
 
     def stop(self, timeout: float) -> bool:
         """Stop the cadence, then commit everything spooled, trying for `timeout`
@@ -108,7 +113,7 @@ class Committer:
             if self.commit(deadline) and self.spool.backlog_bytes:
                 self.commit(deadline)
         except Exception as exc:
-            self._problem(f"final commit failed: {exc}")
+            self._notice(f"final commit failed: {exc}")
         return not self.spool.sealed() and self.spool.backlog_bytes == 0
 
     # ------------------------------------------------------------------ one commit
@@ -159,7 +164,7 @@ class Committer:
             except LogAnalyzeError as exc:
                 if self.stats.waiting_since is None:
                     self.stats.waiting_since = time.monotonic()
-                    self._problem(f"database busy, spooling meanwhile: {exc.message}")
+                    self._notice(f"database busy, spooling meanwhile: {exc.message}")
                 if deadline is not None and time.monotonic() + delay > deadline:
                     return None
                 if deadline is None and self._stop.is_set():
@@ -167,7 +172,10 @@ class Committer:
                 time.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue
-            self.stats.waiting_since = None
+            if self.stats.waiting_since is not None:
+                waited = time.monotonic() - self.stats.waiting_since
+                self.stats.waiting_since = None
+                self._notice(f"database free again after {waited:.1f} s; committing the backlog")
             return con
 
     def _commit_segment(self, con: duckdb.DuckDBPyConnection, segment: Path) -> None:
@@ -219,7 +227,7 @@ class Committer:
             # checked before they were accepted). Fall back to one body at a time, so one
             # bad body cannot hold back the others; a body refused alone is kept as a
             # rejected row.
-            self._problem(f"{path.name}: {exc.message}; ingesting its bodies one by one")
+            self._notice(f"{path.name}: {exc.message}; ingesting its bodies one by one")
             self._ingest_one_by_one(con, kind, segment)
             return
         self._count(summary.rows, summary.duplicates, summary.rejected)
@@ -276,6 +284,6 @@ class Committer:
         self.stats.duplicates += duplicates
         self.stats.rejected += rejected
 
-    def _problem(self, message: str) -> None:
-        self.stats.last_problem = message
-        self.on_problem(message)
+    def _notice(self, message: str) -> None:
+        self.stats.last_notice = message
+        self.on_notice(message)
