@@ -121,6 +121,18 @@ class FakeLogsApi:
         )
         return self.count()
 
+    def replicate(self, times: int, shift: timedelta) -> int:
+        """Make the stored rows `times` times as many: copy k is shifted k * `shift` later
+        and its ids suffixed, so every copy is a distinct row (benchmarks at scale)."""
+        seconds = int(shift.total_seconds())
+        self.sql(
+            f"INSERT INTO {self.table} SELECT concat(id, '-', toString(k)), "
+            f"timestamp + toIntervalSecond(k * {seconds}), event_message, severity_text, "
+            f"source, log_attributes FROM {self.table}, "
+            f"(SELECT number AS k FROM numbers(1, {int(times) - 1}))"
+        )
+        return self.count()
+
     def count(self, where: str = "1") -> int:
         out = self.sql(f"SELECT count() FROM {self.table} WHERE {where}", "CSV")
         return int(out.strip())
@@ -315,3 +327,28 @@ def _first_lines(data: bytes, n: int) -> bytes:
         if at < 0:
             return data
     return data[:at]
+
+
+def main() -> None:
+    """Serve from another process (benchmarks: the client then has its own interpreter):
+    prints the base URL, the project and the row count as one JSON line, serves until
+    stdin closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--load", required=True, help="glob of API envelope files")
+    parser.add_argument("--replicate", type=int, default=1)
+    parser.add_argument("--shift-minutes", type=int, default=60)
+    args = parser.parse_args()
+    with FakeLogsApi() as api:
+        api.load_envelopes(args.load)
+        rows = api.replicate(args.replicate, timedelta(minutes=args.shift_minutes)) \
+            if args.replicate > 1 else api.count()
+        print(json.dumps({"url": api.url, "project": api.project, "token": api.token,
+                          "rows": rows}), flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
