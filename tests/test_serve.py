@@ -328,7 +328,12 @@ def test_a_reader_holding_the_database_fills_the_spool_then_backpressure(tmp_pat
         reader = connect(server.db, read_only=True)  # holds the file: no commit can happen
         try:
             answers = [server.post("/drains/supabase", body, BEARER) for body in bodies]
-            health = server.get("/healthz")[1]
+            deadline = time.monotonic() + 30
+            while True:  # the committer's next tick finds the database held
+                health = server.get("/healthz")[1]
+                if health["waiting_for_db_s"] is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
         finally:
             reader.close()
         statuses = [status for status, _, _ in answers]
