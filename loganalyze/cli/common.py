@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -281,15 +282,19 @@ def database_error(exc: BaseException) -> LogAnalyzeError | None:
 
     from ..errors import InputError
 
+    whole = str(exc).strip()
+    if isinstance(exc, duckdb.Error) and ("No space left on device" in whole or "disk is full" in whole.lower()):
+        # a FatalException from a checkpoint carries the cause on a later line
+        cause = re.search(r'Could not write file "([^"]+)"', whole)
+        return InputError(
+            "disk full: No space left on device",
+            hint="free some space (or point $TMPDIR and --db at a larger disk) and run again; "
+            "what was being written is not kept",
+            file=cause.group(1) if cause else None,
+        )
     if not isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException):
         return None
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if "No space left" in text or "disk is full" in text.lower():
-        return InputError(
-            f"disk full: {text}",
-            hint="free some space (or point $TMPDIR and --db at a larger disk) and run again; "
-            "the database was left as it was",
-        )
+    text = whole.splitlines()[0] if whole else type(exc).__name__
     if isinstance(exc, duckdb.OutOfMemoryException):
         return InputError(text, hint="raise the memory budget: --memory-limit or $LOGANALYZE_MEMORY_LIMIT")
     return InputError(text)
