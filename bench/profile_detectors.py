@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from loganalyze.detectors import list_detectors, run_detector
+from loganalyze.analysis import run_detector
+from loganalyze.detectors import list_detectors
 from loganalyze.store import connect
 
 

@@ -12,7 +12,8 @@ import resource
 import sys
 import time
 
-from loganalyze.detectors import detect, list_detectors
+from loganalyze.analysis import detect
+from loganalyze.detectors import list_detectors
 from loganalyze.store import connect
 from loganalyze.timeparse import resolve_range
 

@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from .errors import DetectorError
+from .findings import BUCKET_ORIGIN, METRIC_KINDS, Caveat, Finding, Metric
 from .timeparse import TimeRange, bounded_window, parse_duration, parse_instant, resolve_range
 
 PARAM_TYPES = ("interval", "timestamp", "integer", "double", "varchar", "boolean")
@@ -38,9 +39,6 @@ BOUND_FOR_EVERY_DETECTOR = ("since", "until", "window", "origin")
 DEFAULT_WINDOW = "1m"
 WHOLE_RANGE = "all"
 """`window="all"`: one window spanning the whole range, starting at its start."""
-# Windows are aligned on DuckDB's own default origin (a Monday, midnight UTC), so that
-# minutes, hours, days and weeks start where a person expects.
-BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
 _NOWHERE = datetime(1970, 1, 1, tzinfo=UTC)
 # The width of the single window of an unbounded range (an empty database).
 _UNBOUNDED = timedelta(days=365_000)
@@ -63,8 +61,8 @@ class DetectorSpec:
     params: tuple[DetectorParam, ...]
     subject: tuple[str, ...]
     """Columns saying what a row is about (path, table_name, message, user_id, route, ...)."""
-    metrics: tuple[str, ...]
-    """Numeric columns (count, p95_ms, calls_per_request_mean, ...)."""
+    metric_specs: tuple[Metric, ...]
+    """Numeric columns (count, p95_ms, ...) with their declared kind, unit and label."""
     events: str | None
     """The column that counts events (what `min_events` of a check looks at)."""
     windowed: bool
@@ -75,6 +73,32 @@ class DetectorSpec:
     path: Path
     details: tuple[str, ...] = ()
     """Descriptive non-numeric columns after the metrics (e.g. `window_end`, `sources`)."""
+    needs: tuple[tuple[str, ...], ...] = ()
+    """Input tables: each group needs at least one of its tables to have rows in the
+    range, else the result is inconclusive (an empty result would mean "no data")."""
+    caveats: tuple[Caveat, ...] = ()
+    rollup: tuple[str, str] | None = None
+    """(column, value): rows holding that value are the totals; the others break them down."""
+    series_params: tuple[tuple[str, str], ...] = ()
+    """Parameters that give one row per window when the default rows merge windows."""
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metric_specs)
+
+    def metric(self, name: str) -> Metric:
+        for m in self.metric_specs:
+            if m.name == name:
+                return m
+        raise DetectorError(
+            f"detector {self.name} has no metric {name!r}",
+            hint="metrics: " + ", ".join(self.metrics),
+        )
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every table the detector declares it needs."""
+        return tuple(dict.fromkeys(t for group in self.needs for t in group))
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -92,23 +116,6 @@ class DetectorSpec:
         )
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One detector's result over one range."""
-
-    spec: DetectorSpec
-    frame: pl.DataFrame
-    time_range: TimeRange
-    params: dict[str, Any] = field(default_factory=dict)
-    notice: str | None = None
-    """Set when the range selected no events although the database has some elsewhere,
-    or when the database is empty: the text to show instead of a bare empty table."""
-
-
-class EmptyRangeWarning(UserWarning):
-    """The analysed range holds no events while the database has events elsewhere."""
-
-
 # --------------------------------------------------------------------------- discovery
 
 
@@ -124,7 +131,8 @@ def queries_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "queries"
 
 
-_HEADER_LINE = re.compile(r"^--\s*([a-z_]+)(?:\s+([A-Za-z_][A-Za-z0-9_]*))?\s*:\s*(.*)$")
+_HEADER_LINE = re.compile(r"^--\s*([a-z_]+)(?:\s+([A-Za-z_][A-Za-z0-9_.]*))?\s*:\s*(.*)$")
+_METRIC_DECL = re.compile(r"^([a-z]+)\s*(?:\[([^\]]*)\])?\s*(?:--\s*(.*))?$")
 _PARAM_DECL = re.compile(r"^([a-z]+)\s*=\s*(.*?)\s*(?:--\s*(.*))?$")
 _BOUND_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -133,6 +141,9 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
     """Read a detector's `-- key: value` header (it ends at the first non-comment line)."""
     fields: dict[str, str] = {}
     params: list[DetectorParam] = []
+    metrics: list[Metric] = []
+    needs: list[tuple[str, ...]] = []
+    caveats: list[Caveat] = []
     last_key: str | None = None
     for raw in sql.splitlines():
         line = raw.strip()
@@ -146,17 +157,29 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
                 fields[last_key] += " " + text
             continue
         key, param_name, value = match.group(1), match.group(2), match.group(3).strip()
-        if key == "param":
+        if key in ("param", "metric", "caveat"):
             if not param_name:
-                raise DetectorError(f"{path}: `-- param` without a name: {line}")
-            params.append(_parse_param(param_name, value, path))
+                raise DetectorError(f"{path}: `-- {key}` without a name: {line}")
+            if key == "param":
+                params.append(_parse_param(param_name, value, path))
+            elif key == "metric":
+                metrics.append(_parse_metric(param_name, value, path))
+            else:
+                table, _, column = param_name.partition(".")
+                caveats.append(Caveat(table, column or None, value))
+            last_key = None
+            continue
+        if key == "needs":
+            needs.append(tuple(t.strip() for t in value.split("|") if t.strip()))
             last_key = None
             continue
         fields[key] = value
         last_key = key
-    for required in ("name", "title", "finds", "subject", "metrics"):
+    for required in ("name", "title", "finds", "subject"):
         if required not in fields:
             raise DetectorError(f"{path}: detector header lacks `-- {required}:`")
+    if not metrics:
+        raise DetectorError(f"{path}: detector header declares no `-- metric NAME: KIND`")
     if fields["name"] != path.stem:
         raise DetectorError(f"{path}: header name {fields['name']!r} differs from file name")
     names = [p.name for p in params]
@@ -171,14 +194,40 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
         finds=fields["finds"],
         params=tuple(params),
         subject=_names(fields["subject"]),
-        metrics=_names(fields["metrics"]),
+        metric_specs=tuple(metrics),
         events=events,
         windowed=fields.get("windowed", "true").strip().lower() in ("true", "yes", "1"),
         rank=int(fields.get("rank", "100")),
         sql=sql,
         path=path,
         details=_names(fields.get("details", "")),
+        needs=tuple(needs),
+        caveats=tuple(caveats),
+        rollup=_rollup(fields.get("rollup"), path),
+        series_params=tuple(
+            (k.strip(), v.strip())
+            for k, _, v in (a.partition("=") for a in _names(fields.get("series", "")))
+        ),
     )
+
+
+def _parse_metric(name: str, decl: str, path: Path) -> Metric:
+    match = _METRIC_DECL.match(decl)
+    if match is None or match.group(1) not in METRIC_KINDS:
+        raise DetectorError(
+            f"{path}: bad metric declaration for {name}: {decl!r}",
+            hint="-- metric NAME: KIND [UNIT] -- label, KIND one of " + ", ".join(METRIC_KINDS),
+        )
+    return Metric(name, match.group(1), (match.group(2) or "").strip(), (match.group(3) or "").strip())
+
+
+def _rollup(text: str | None, path: Path) -> tuple[str, str] | None:
+    if not text:
+        return None
+    column, sep, value = text.partition("=")
+    if not sep or not column.strip():
+        raise DetectorError(f"{path}: `-- rollup:` expects COLUMN = VALUE, got {text!r}")
+    return column.strip(), value.strip()
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -343,51 +392,7 @@ def _sql_body(sql: str) -> str:
 # --------------------------------------------------------------------------- running
 
 
-def window_notice(time_range: TimeRange, con=None) -> str | None:
-    """The text to show when the range selects no event, else None. Without `con` only
-    the data's span is consulted; with it, a range inside a gap of the data counts too."""
-    if not time_range.has_data:
-        return "no events: " + time_range.describe_data()
-    empty = not time_range.overlaps_data()
-    if not empty and con is not None:
-        empty = _events_in_range(con, time_range) == 0
-    if empty:
-        return (
-            f"the range {time_range.describe()} selects no events; "
-            f"{time_range.describe_data()} (try --last, or --since/--until inside that span)"
-        )
-    return None
-
-
-def _events_in_range(con, time_range: TimeRange) -> int:
-    from .store import LOG_TABLES, quote_ident
-
-    counts = " UNION ALL ".join(
-        "SELECT count(*) AS n FROM " + quote_ident(t) + " WHERE ts >= $since AND ts < $until"
-        for t in LOG_TABLES
-    )
-    since = time_range.start or _NOWHERE
-    until = time_range.end or datetime.max.replace(tzinfo=UTC)
-    rows = con.execute("SELECT sum(n) FROM (" + counts + ")", {"since": since, "until": until})
-    return int(rows.fetchall()[0][0] or 0)
-
-
-def window_buckets(window: str | timedelta, time_range: TimeRange) -> tuple[timedelta, datetime]:
-    """Bucket width and origin for `$window`/`$origin`: a duration on the fixed origin, or
-    `"all"` for one window covering the whole range."""
-    if isinstance(window, str) and window.strip().lower() == WHOLE_RANGE:
-        if time_range.start is None or time_range.end is None:
-            return _UNBOUNDED, BUCKET_ORIGIN
-        span = time_range.end - time_range.start
-        if span >= timedelta(days=1):
-            # time_bucket takes whole days or a sub-day width, never a mix.
-            span = timedelta(days=math.ceil(span / timedelta(days=1)))
-        return span, time_range.start
-    # one stray timestamp years away must not make a detector build millions of windows
-    return bounded_window(time_range, window).width, BUCKET_ORIGIN
-
-
-def _prepare(con) -> None:
+def prepare(con) -> None:
     """UTC and the shared macros, created once per connection (a session variable records
     which version of _macros.sql the connection holds)."""
     con.execute("SET TimeZone = 'UTC'")
@@ -401,92 +406,19 @@ def _prepare(con) -> None:
         con.execute("SET VARIABLE loganalyze_detector_macros = $v", {"v": version})
 
 
-@dataclass(frozen=True)
-class SharedResult:
-    """A table macro several detectors read with the same arguments over one range: its
-    result is kept in a temp table on the connection, and detector SQL that calls it with
-    exactly `call` reads the table instead. The table is rebuilt when the bound arguments,
-    the macros or the row counts of the tables it `reads` differ from the last build, so
-    runs over different ranges on one connection each see their own range."""
-
-    call: str
-    table: str
-    params: tuple[str, ...]
-    reads: tuple[str, ...]
-
-    @property
-    def key_variable(self) -> str:
-        return self.table + "_key"
-
-
-SHARED_RESULTS = (
-    # hot_path_cost and load_projection: the attribution ASOF join is their main cost.
-    SharedResult(
-        "det_route_calls($since, $until, $burst_gap)",
-        "loganalyze_shared_route_calls",
-        ("since", "until", "burst_gap"),
-        ("edge_logs", "vercel_logs"),
-    ),
-    SharedResult(
-        "det_participant_minutes($since, $until)",
-        "loganalyze_shared_participant_minutes",
-        ("since", "until"),
-        ("edge_logs",),
-    ),
-)
-
-
-def _shared_key(con, shared: SharedResult, bound: dict[str, object]) -> str:
-    from .store import quote_ident
-
-    counts = con.execute(
-        "SELECT " + ", ".join("(SELECT count(*) FROM " + quote_ident(t) + ")" for t in shared.reads)
-    ).fetchall()[0]
-    version = con.execute("SELECT getvariable('loganalyze_detector_macros')").fetchall()[0][0]
-    args = [repr(bound[name]) for name in shared.params]
-    return "|".join([str(version), *args, *map(str, counts)])
-
-
-def _with_shared_results(con, sql: str, bound: dict[str, object]) -> str:
-    """`sql` reading the shared results it calls from their temp tables (built if stale);
-    a call whose table cannot be built (e.g. no temp storage) stays a macro call."""
-    import duckdb
-
-    from .store import quote_ident
-
-    for shared in SHARED_RESULTS:
-        if shared.call not in sql:
-            continue
-        table = quote_ident(shared.table)
-        try:
-            key = _shared_key(con, shared, bound)
-            built = con.execute(
-                "SELECT getvariable($name), (SELECT count(*) FROM duckdb_tables() "
-                "WHERE temporary AND table_name = $table)",
-                {"name": shared.key_variable, "table": shared.table},
-            ).fetchall()[0]
-            if built[0] != key or not built[1]:
-                con.execute(
-                    "CREATE OR REPLACE TEMP TABLE " + table + " AS SELECT * FROM " + shared.call,
-                    {name: bound[name] for name in shared.params},
-                )
-                con.execute(
-                    "SET VARIABLE " + quote_ident(shared.key_variable) + " = $key", {"key": key}
-                )
-        except duckdb.Error:
-            continue
-        sql = sql.replace(shared.call, table)
-    return sql
-
-
-def _execute(con, spec: DetectorSpec, bound: dict[str, object]) -> pl.DataFrame:
+def execute(
+    con, spec: DetectorSpec, bound: dict[str, object], sql: str | None = None
+) -> pl.DataFrame:
+    """Run a detector's SQL (or `sql`, the same SQL reading shared results) with every
+    parameter bound → a frame with exactly the declared columns."""
     declared = set(_BOUND_NAME.findall(_sql_body(spec.sql)))
     missing = declared - set(bound)
     if missing:
         raise DetectorError(f"{spec.path}: uses undeclared parameter(s) {sorted(missing)}")
     import duckdb
 
-    sql = _with_shared_results(con, spec.sql, bound)
+    prepare(con)
+    sql = spec.sql if sql is None else sql
     used = set(_BOUND_NAME.findall(_sql_body(sql)))
     try:
         relation = con.sql(sql, params={k: v for k, v in bound.items() if k in used})
@@ -512,167 +444,18 @@ def _execute(con, spec: DetectorSpec, bound: dict[str, object]) -> pl.DataFrame:
     return frame
 
 
-def detect(
-    con,
-    name: str,
-    *,
-    since: str | datetime | timedelta | None = None,
-    until: str | datetime | timedelta | None = None,
-    last: str | timedelta | None = None,
-    window: str | timedelta = DEFAULT_WINDOW,
-    time_range: TimeRange | None = None,
-    **params: object,
-) -> Finding:
-    """Run one detector and keep its context (range, bound params, notice)."""
-    spec = get_detector(name)
-    values = resolve_params(spec, params)
-    if time_range is None:
-        time_range = resolve_range(con, since, until, last)
-    width, origin = window_buckets(window, time_range)
-    bound: dict[str, object] = dict(values)
-    # An empty database has no range: bind an empty one so every $since/$until is typed.
-    since_at = time_range.start or _NOWHERE
-    until_at = time_range.end or _NOWHERE
-    bound.update(since=since_at, until=until_at, window=width, origin=origin)
-    _prepare(con)
-    frame = _execute(con, spec, bound)
-    return Finding(spec, frame, time_range, bound, window_notice(time_range, con))
-
-
-def run_detector(
-    con,
-    name: str,
-    *,
-    since: str | datetime | timedelta | None = None,
-    until: str | datetime | timedelta | None = None,
-    last: str | timedelta | None = None,
-    window: str | timedelta = DEFAULT_WINDOW,
-    **params: object,
-) -> pl.DataFrame:
-    """Run one detector → polars DataFrame (columns: `spec.columns`).
-
-    When the range selects no events but the database has some elsewhere, an
-    `EmptyRangeWarning` carries the data's real span (use `detect()` to get it as
-    `Finding.notice` instead).
-    """
-    finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
-    if finding.notice and finding.time_range.has_data:
-        warnings.warn(finding.notice, EmptyRangeWarning, stacklevel=2)
-    return finding.frame
-
-
-def detect_all(
-    con,
-    names: list[str] | None = None,
-    *,
-    since: str | datetime | timedelta | None = None,
-    until: str | datetime | timedelta | None = None,
-    last: str | timedelta | None = None,
-    window: str | timedelta = DEFAULT_WINDOW,
-) -> dict[str, Finding]:
-    """Run several detectors (all by default) over one resolved range."""
-    specs = list_detectors() if names is None else [get_detector(n) for n in names]
-    time_range = resolve_range(con, since, until, last)
-    return {
-        spec.name: detect(con, spec.name, window=window, time_range=time_range) for spec in specs
-    }
-
-
-def run_all(
-    con,
-    names: list[str] | None = None,
-    *,
-    since: str | datetime | timedelta | None = None,
-    until: str | datetime | timedelta | None = None,
-    last: str | timedelta | None = None,
-    window: str | timedelta = DEFAULT_WINDOW,
-) -> dict[str, pl.DataFrame]:
-    """Every (or the named) detector over one range → {name: DataFrame}."""
-    findings = detect_all(con, names, since=since, until=until, last=last, window=window)
-    first = next(iter(findings.values()), None)
-    if first is not None and first.notice and first.time_range.has_data:
-        warnings.warn(first.notice, EmptyRangeWarning, stacklevel=2)
-    return {name: f.frame for name, f in findings.items()}
-
-
 __all__ = [
+    "DEFAULT_WINDOW",
+    "WHOLE_RANGE",
     "DetectorParam",
     "DetectorSpec",
-    "EmptyRangeWarning",
-    "Finding",
-    "detect",
-    "detect_all",
+    "execute",
     "get_detector",
     "list_detectors",
-    "markdown_table",
     "parse_header",
     "parse_param_assignments",
+    "prepare",
     "queries_dir",
     "set_query_dirs",
     "resolve_params",
-    "run_all",
-    "run_detector",
-    "window_notice",
 ]
-
-
-# --------------------------------------------------------------------------- docs
-
-README_BEGIN = "<!-- detectors:begin (python -m loganalyze.detectors --write-readme) -->"
-README_END = "<!-- detectors:end -->"
-
-
-def markdown_table() -> str:
-    """The detector table of queries/README.md, generated from the headers."""
-    lines = [
-        "| rank | name | title | parameters (type = default) | subject | metrics |",
-        "|---:|---|---|---|---|---|",
-    ]
-    for spec in list_detectors():
-        params = "<br>".join(
-            f"`{p.name}`: {p.type} = `{_default_text(p.default)}`".replace("|", "\\|")
-            for p in spec.params
-        )
-        lines.append(
-            f"| {spec.rank} | `{spec.name}` | {spec.title} | {params or '-'} | "
-            f"{', '.join(spec.subject) or '-'} | {', '.join(spec.metrics)} |"
-        )
-    return "\n".join(lines)
-
-
-def _default_text(value: object) -> str:
-    from .timeparse import format_duration
-
-    if value is None:
-        return "null"
-    if isinstance(value, timedelta):
-        return format_duration(value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
-def readme_with_table(text: str) -> str:
-    """`text` (queries/README.md) with the generated table between its markers."""
-    from .docs_sync import replace_marked
-
-    try:
-        return replace_marked(text, README_BEGIN, README_END, markdown_table())
-    except ValueError:
-        raise DetectorError("queries/README.md lacks the detector table markers") from None
-
-
-def _main(argv: list[str]) -> int:
-    if argv != ["--write-readme"]:
-        print("usage: python -m loganalyze.detectors --write-readme")
-        return 2
-    path = queries_dir() / "README.md"
-    path.write_text(readme_with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    raise SystemExit(_main(sys.argv[1:]))

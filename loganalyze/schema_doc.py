@@ -1,11 +1,10 @@
 """Column documentation of the normalized tables, read from the comments in schema.sql
-(the one place it is written). `python -m loganalyze.schema_doc` regenerates
+(the one place it is written). `python -m loganalyze.docs_sync` regenerates
 docs/schema.md; a test keeps the two in step."""
 
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 
 from .store import schema_sql
@@ -58,7 +57,7 @@ def markdown() -> str:
         "# The normalized tables",
         "",
         "Generated from the comments in `loganalyze/schema.sql` by "
-        "`python -m loganalyze.schema_doc > docs/schema.md`; `loganalyze schema` prints the same.",
+        "`python -m loganalyze.docs_sync`; `loganalyze schema` prints the same.",
         "All timestamps are `TIMESTAMPTZ` in UTC; every log table has `id` (unique within the "
         "table: re-ingesting a file adds nothing), `ts` and `file_id`.",
         "",
@@ -73,6 +72,3 @@ def markdown() -> str:
         parts.append("")
     return "\n".join(parts)
 
-
-if __name__ == "__main__":
-    sys.stdout.write(markdown())

@@ -116,6 +116,8 @@ edge AS (
     FROM det_edge(since, until)
     WHERE coalesce(error_code, det_status_sqlstate(status)) IS NOT NULL
       AND (path LIKE '/rest/v1/%' OR error_code IS NOT NULL)
+      -- GoTrue's error codes (refresh_token_already_used, ...) ride the same header
+      AND regexp_full_match(coalesce(error_code, det_status_sqlstate(status)), '[0-9A-Z]{5}|PGRST[0-9]{3}')
 ),
 edge_only AS (
     SELECT e.* EXCLUDE (match_until)

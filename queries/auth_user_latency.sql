@@ -12,7 +12,15 @@
 -- param prefer: varchar = edge -- which log measures a call both saw: edge (gateway origin time) or auth (GoTrue duration)
 -- param match_tolerance: interval = 2s -- how far apart edge and auth rows of one call may be
 -- subject: user_id, caller
--- metrics: count, users, errors, mean_ms, p50_ms, p95_ms, p99_ms, max_ms
+-- metric count: count [calls] -- GET /auth/v1/user calls
+-- metric users: distinct [users] -- distinct users
+-- metric errors: count [calls] -- failed calls (status ≥ 400)
+-- metric mean_ms: latency [ms] -- mean latency
+-- metric p50_ms: latency [ms] -- median latency
+-- metric p95_ms: latency [ms] -- p95 latency
+-- metric p99_ms: latency [ms] -- p99 latency
+-- metric max_ms: latency [ms] -- slowest call
+-- needs: edge_logs | auth_logs
 -- details: sources
 -- events: count
 SELECT time_bucket($window, ts, $origin) AS window_start,

@@ -15,7 +15,12 @@
 -- param episodes: boolean = true -- merge consecutive storm windows into one row (false: a row per window)
 -- param match_tolerance: interval = 1s -- how far apart two sources' rows of one event may be
 -- subject: table_name, constraint_name
--- metrics: count, peak_count, windows, baseline_median
+-- metric count: count [conflicts] -- conflicts
+-- metric peak_count: peak [conflicts] -- conflicts in the busiest window
+-- metric windows: count [windows] -- storm windows
+-- metric baseline_median: level [conflicts] -- baseline median per window
+-- needs: postgres_logs | postgrest_logs | edge_logs
+-- series: episodes=false
 -- details: window_end, peak_window
 -- events: count
 SELECT window_start, k1 AS table_name, label AS constraint_name,

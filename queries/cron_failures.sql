@@ -10,7 +10,11 @@
 -- rank: 100
 -- param match_tolerance: interval = 2s -- how late a job's log error may follow its run's end
 -- subject: jobid, command
--- metrics: count, runs, failed_runs, log_errors
+-- metric count: count [failures] -- failed runs
+-- metric runs: count [runs] -- runs
+-- metric failed_runs: count [runs] -- runs marked failed
+-- metric log_errors: count [failures] -- failures only the Postgres log shows
+-- needs: cron_runs | postgres_logs
 -- details: last_error
 -- events: count
 WITH runs AS (

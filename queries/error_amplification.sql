@@ -10,7 +10,11 @@
 -- param follow_within: interval = 5s -- how soon a follow-up call counts as part of the chain
 -- param cooldown: interval = 30s -- a 4xx repeated sooner than this is a retry
 -- subject: kind, table_name, status
--- metrics: count, followups, users
+-- metric count: count [responses] -- 4xx responses
+-- metric followups: count [calls] -- follow-up calls
+-- metric users: distinct [callers] -- callers
+-- needs: edge_logs
+-- caveat edge_logs.user_id: no JWT subjects at the API gateway: callers are told apart by session or IP only, so callers behind one address merge into one and their follow-ups add up
 -- events: count
 WITH calls AS (
     -- Partition keys are hashed: sorting on long query strings costs more than the rest.

@@ -15,7 +15,25 @@
 -- windowed: false
 -- param burst_gap: interval = 1s -- without vercel_logs: the longest pause inside one burst
 -- subject: route, target
--- metrics: requests, participants, calls, calls_per_request_mean, calls_per_request_p95, calls_per_request_max, db_calls_per_request_mean, db_calls_per_request_min, db_calls_per_request_max, writes, writes_per_request_mean, writes_per_request_max, auth_user_calls_per_request_mean, requests_per_participant_per_minute, calls_per_participant_per_minute
+-- metric requests: count [requests] -- requests
+-- metric participants: distinct [participants] -- participants
+-- metric calls: count [calls] -- Supabase calls
+-- metric calls_per_request_mean: rate [calls/request] -- calls per request (mean)
+-- metric calls_per_request_p95: rate [calls/request] -- calls per request (p95)
+-- metric calls_per_request_max: peak [calls/request] -- calls per request (max)
+-- metric db_calls_per_request_mean: rate [calls/request] -- database calls per request (mean)
+-- metric db_calls_per_request_min: min [calls/request] -- database calls per request (min)
+-- metric db_calls_per_request_max: peak [calls/request] -- database calls per request (max)
+-- metric writes: count [writes] -- writes
+-- metric writes_per_request_mean: rate [writes/request] -- writes per request (mean)
+-- metric writes_per_request_max: peak [writes/request] -- writes per request (max)
+-- metric auth_user_calls_per_request_mean: rate [calls/request] -- /auth/v1/user calls per request (mean)
+-- metric requests_per_participant_per_minute: rate [requests/participant/min] -- requests per participant-minute
+-- metric calls_per_participant_per_minute: rate [calls/participant/min] -- calls per participant-minute
+-- needs: edge_logs
+-- caveat edge_logs.user_id: no JWT subjects at the API gateway: participants and per-participant rates cannot be counted
+-- caveat vercel_logs: no Vercel function logs: routes are per-user bursts of server-side calls, not app routes
+-- rollup: target = (all)
 -- details: attribution
 -- events: requests
 WITH routed AS (

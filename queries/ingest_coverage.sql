@@ -9,7 +9,13 @@
 -- windowed: false
 -- param gap: interval = 5m -- a pause between events longer than this is a gap
 -- subject: table_name, file
--- metrics: rows, rejected, duplicates, gaps, max_gap_s, coverage
+-- metric rows: count [rows] -- rows
+-- metric rejected: count [rows] -- rejected rows
+-- metric duplicates: count [rows] -- duplicate rows
+-- metric gaps: count [gaps] -- gaps
+-- metric max_gap_s: peak [s] -- longest gap
+-- metric coverage: ratio -- share of the range covered
+-- rollup: file = (all files)
 -- details: first_ts, last_ts, format
 -- events: rows
 WITH events AS (

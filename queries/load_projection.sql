@@ -12,7 +12,18 @@
 -- param attendees: integer = 1000 -- the audience size to project to
 -- param burst_gap: interval = 1s -- without vercel_logs: the longest pause inside one burst
 -- subject: route
--- metrics: attendees, participants, requests, requests_per_participant_per_minute, db_calls_per_request, auth_user_calls_per_request, projected_requests_per_minute, projected_db_calls_per_minute, projected_auth_user_calls_per_minute
+-- metric attendees: level [participants] -- attendees projected
+-- metric participants: distinct [participants] -- participants measured
+-- metric requests: count [requests] -- requests
+-- metric requests_per_participant_per_minute: rate [requests/participant/min] -- requests per participant-minute
+-- metric db_calls_per_request: rate [calls/request] -- database calls per request
+-- metric auth_user_calls_per_request: rate [calls/request] -- /auth/v1/user calls per request
+-- metric projected_requests_per_minute: rate [requests/min] -- projected requests per minute
+-- metric projected_db_calls_per_minute: rate [calls/min] -- projected database calls per minute
+-- metric projected_auth_user_calls_per_minute: rate [calls/min] -- projected /auth/v1/user calls per minute
+-- needs: edge_logs
+-- caveat edge_logs.user_id: no JWT subjects at the API gateway: per-participant rates, and so the projection, cannot be computed
+-- rollup: route = (total)
 -- events: requests
 WITH edge AS (
     SELECT user_id, path LIKE '/rest/v1/%' AS is_db,

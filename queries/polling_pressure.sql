@@ -12,7 +12,13 @@
 -- param path_pattern: varchar = (chat_messages|/stats/access) -- regular expression on the request path
 -- param caller: varchar = browser -- API-gateway rows from this caller kind only (browser, server, other, any)
 -- subject: source, path, in_realtime_outage
--- metrics: count, clients, requests_per_minute, requests_per_client_per_minute, interval_p10_s, interval_p50_s
+-- metric count: count [requests] -- polling requests
+-- metric clients: distinct [clients] -- clients
+-- metric requests_per_minute: rate [requests/min] -- requests per minute
+-- metric requests_per_client_per_minute: rate [requests/client/min] -- requests per client per minute
+-- metric interval_p10_s: interval [s] -- interval between a client's requests (p10)
+-- metric interval_p50_s: interval [s] -- interval between a client's requests (median)
+-- needs: edge_logs | vercel_logs
 -- events: count
 WITH vercel_users AS (
     SELECT request_id, max(nullif(regexp_extract(message, 'user=([0-9A-Za-z-]+)', 1), '')) AS user_id

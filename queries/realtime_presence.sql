@@ -10,7 +10,14 @@
 -- param multiple: double = 3.0 -- a spike has at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
 -- subject: project
--- metrics: presence_events, connected_max, connected_min, joins, events, errors, spike
+-- metric presence_events: count [events] -- presence events
+-- metric connected_max: peak [clients] -- connected clients (max)
+-- metric connected_min: min [clients] -- connected clients (min)
+-- metric joins: count [joins] -- channel joins
+-- metric events: count [events] -- channel events
+-- metric errors: count [errors] -- Realtime errors
+-- metric spike: flag -- presence spike
+-- needs: realtime_logs
 -- events: presence_events
 WITH per_window AS (
     SELECT time_bucket($window, ts, $origin) AS window_start,

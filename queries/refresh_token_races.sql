@@ -8,7 +8,11 @@
 -- param reuse_interval: interval = 10s -- GoTrue's refresh-token reuse interval (hosted default 10 s)
 -- param match_tolerance: interval = 2s -- how far apart edge and auth rows of one call may be
 -- subject: user_id
--- metrics: count, races, grants, failed_grants
+-- metric count: count [failures] -- refresh_token_already_used failures
+-- metric races: count [races] -- races
+-- metric grants: count [grants] -- refresh grants
+-- metric failed_grants: count [grants] -- failed refresh grants
+-- needs: auth_logs | edge_logs
 -- events: count
 WITH grants AS (
     SELECT *,

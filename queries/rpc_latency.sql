@@ -6,7 +6,14 @@
 --   function the statement targets, else its command tag).
 -- rank: 90
 -- subject: kind, name
--- metrics: count, errors, mean_ms, p50_ms, p95_ms, p99_ms, max_ms
+-- metric count: count [calls] -- calls
+-- metric errors: count [calls] -- failed calls
+-- metric mean_ms: latency [ms] -- mean latency
+-- metric p50_ms: latency [ms] -- median latency
+-- metric p95_ms: latency [ms] -- p95 latency
+-- metric p99_ms: latency [ms] -- p99 latency
+-- metric max_ms: latency [ms] -- slowest call
+-- needs: edge_logs | postgres_logs
 -- events: count
 WITH samples AS (
     SELECT ts, 'rpc' AS kind, det_rest_table(path) AS name, latency_ms,

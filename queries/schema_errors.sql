@@ -9,7 +9,11 @@
 -- rank: 10
 -- param match_tolerance: interval = 1s -- how far apart two sources' rows of one event may be
 -- subject: sqlstate, relation, column_name, message
--- metrics: count, postgres_count, postgrest_count, edge_count
+-- metric count: count [errors] -- schema errors
+-- metric postgres_count: count [errors] -- seen in the Postgres log
+-- metric postgrest_count: count [errors] -- seen in PostgREST's log
+-- metric edge_count: count [errors] -- seen at the API gateway
+-- needs: postgres_logs | postgrest_logs | edge_logs
 -- details: sources
 -- events: count
 WITH events AS (

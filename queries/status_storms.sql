@@ -9,7 +9,12 @@
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
 -- param episodes: boolean = true -- merge consecutive storm windows into one row (false: a row per window)
 -- subject: source, status_class, path
--- metrics: count, peak_count, windows, baseline_median
+-- metric count: count [responses] -- error responses
+-- metric peak_count: peak [responses] -- responses in the busiest window
+-- metric windows: count [windows] -- storm windows
+-- metric baseline_median: level [responses] -- baseline median per window
+-- needs: edge_logs | vercel_logs
+-- series: episodes=false
 -- details: window_end, peak_window
 -- events: count
 SELECT window_start, k1 AS source, k2 AS status_class, k3 AS path,

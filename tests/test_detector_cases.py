@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 import loganalyze
-from loganalyze.detectors import detect, list_detectors
+from loganalyze.analysis import detect
+from loganalyze.detectors import list_detectors
 from loganalyze.errors import DetectorError
 from loganalyze.store import BOOKKEEPING_TABLES, LOG_TABLES, quote_ident
 

@@ -14,19 +14,10 @@ from typer.testing import CliRunner
 
 import loganalyze
 from loganalyze.cli import app
-from loganalyze.detectors import (
-    EmptyRangeWarning,
-    detect,
-    detect_all,
-    get_detector,
-    list_detectors,
-    parse_header,
-    queries_dir,
-    readme_with_table,
-    run_all,
-    run_detector,
-)
+from loganalyze.analysis import EmptyRangeWarning, detect, detect_all, run_all, run_detector
+from loganalyze.detectors import get_detector, list_detectors, parse_header, queries_dir
 from loganalyze.errors import DetectorError
+from loganalyze.store import LOG_TABLES
 
 NUMERIC = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt32, pl.UInt64, pl.Float64, pl.Float32)
 
@@ -61,7 +52,7 @@ def test_every_detector_of_the_issue_exists():
         "schema_errors", "conflict_storms", "status_storms", "auth_user_latency",
         "refresh_token_races", "error_amplification", "hot_path_cost", "polling_pressure",
         "realtime_presence", "rpc_latency", "cron_failures", "load_projection",
-        "ingest_coverage",
+        "ingest_coverage", "db_errors",
     }  # fmt: skip
 
 
@@ -73,8 +64,12 @@ def test_headers_follow_the_contract():
         assert spec.events is None or spec.events in spec.metrics, spec.name
         if spec.events == "count" or "count" in spec.metrics:
             assert spec.metrics[0] == "count" or spec.events != "count", spec.name
-        for metric in spec.metrics:
-            assert not metric.endswith("_latency"), f"{spec.name}.{metric}: say _ms"
+        for metric in spec.metric_specs:
+            assert not metric.name.endswith("_latency"), f"{spec.name}.{metric.name}: say _ms"
+            assert metric.label, f"{spec.name}.{metric.name}: declare a label"
+            if metric.name.endswith("_ms"):
+                assert metric.kind == "latency" and metric.unit == "ms", metric
+        assert set(spec.tables) <= set(LOG_TABLES), spec.name
         body = "\n".join(line.split("--", 1)[0] for line in spec.sql.splitlines())
         used = set(re.findall(r"\$([A-Za-z_]\w*)", body))
         declared = {p.name for p in spec.params} | {"since", "until", "window", "origin"}
@@ -149,9 +144,24 @@ def test_parameters_are_typed_and_checked(busy):
 
 
 def test_header_parsing_rejects_bad_headers(tmp_path: Path):
-    good = "-- name: x\n-- title: X\n-- finds: x\n-- subject: a\n-- metrics: count\nSELECT 1"
+    good = (
+        "-- name: x\n-- title: X\n-- finds: x\n-- subject: a\n"
+        "-- metric count: count [errors] -- errors seen\n-- metric p95_ms: latency [ms]\n"
+        "-- needs: edge_logs | postgres_logs\n-- needs: auth_logs\n"
+        "-- caveat edge_logs.user_id: no users\n-- rollup: a = (all)\nSELECT 1"
+    )
     spec = parse_header(good, tmp_path / "x.sql")
     assert spec.windowed and spec.rank == 100 and spec.params == ()
+    assert spec.metrics == ("count", "p95_ms")
+    assert spec.metric("count").adds_up and spec.metric("count").label == "errors seen"
+    assert spec.metric("p95_ms").merge == "max" and spec.metric("p95_ms").unit == "ms"
+    assert spec.needs == (("edge_logs", "postgres_logs"), ("auth_logs",))
+    assert spec.caveats[0].table == "edge_logs" and spec.caveats[0].column == "user_id"
+    assert spec.rollup == ("a", "(all)")
+    with pytest.raises(DetectorError, match="bad metric"):
+        parse_header(good.replace("latency [ms]", "speedy"), tmp_path / "x.sql")
+    with pytest.raises(DetectorError, match="declares no"):
+        parse_header(good.replace("-- metric", "-- metrics"), tmp_path / "x.sql")
     with pytest.raises(DetectorError, match="differs from file name"):
         parse_header(good, tmp_path / "y.sql")
     with pytest.raises(DetectorError, match="lacks"):
@@ -160,12 +170,8 @@ def test_header_parsing_rejects_bad_headers(tmp_path: Path):
         parse_header(good.replace("SELECT", "-- param n: number = 1\nSELECT"), tmp_path / "x.sql")
 
 
-def test_readme_table_matches_queries():
-    readme = queries_dir() / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    assert readme_with_table(text) == text, (
-        "queries/README.md is stale: python -m loganalyze.detectors --write-readme"
-    )
+def test_readme_table_names_every_detector():
+    text = (queries_dir() / "README.md").read_text(encoding="utf-8")
     for spec in list_detectors():
         assert f"`{spec.name}`" in text
 

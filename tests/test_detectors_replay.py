@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 import loganalyze
-from loganalyze.detectors import run_detector
+from loganalyze.analysis import run_detector
 
 from .conftest import SAMPLE_LOGS
 

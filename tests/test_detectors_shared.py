@@ -1,6 +1,6 @@
 """Results several detectors share (SHARED_RESULTS: the route attribution, the
-participant-minutes) are built once per range on a connection; these tests check that
-interleaving ranges, parameters and new rows on one connection gives exactly what each
+participant-minutes) are built once per analysis; these tests check that interleaving
+ranges, parameters, new rows and updates on one connection gives exactly what each
 detector finds without sharing."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import loganalyze
-from loganalyze import detectors
-from loganalyze.detectors import run_detector
+from loganalyze import analysis
+from loganalyze.analysis import run_detector
 from loganalyze.timeparse import resolve_range
 
 from .conftest import SAMPLE_LOGS
@@ -46,7 +46,7 @@ def _runs(con) -> list[tuple[str, dict]]:
 
 def _unshared(monkeypatch, con, name: str, scope: dict):
     with monkeypatch.context() as patch:
-        patch.setattr(detectors, "SHARED_RESULTS", ())
+        patch.setattr(analysis, "SHARED_RESULTS", ())
         return run_detector(con, name, **scope)
 
 
@@ -76,3 +76,40 @@ def test_new_rows_rebuild_the_shared_results(monkeypatch):
     assert after["calls"].sum() > before["calls"].sum()
     assert_frame_equal(after, _unshared(monkeypatch, con, "hot_path_cost", {}))
     con.close()
+
+
+def test_an_update_that_keeps_row_counts_is_seen(replay_con, monkeypatch):
+    """A notebook that edits rows in place (same counts) gets fresh results: nothing
+    shared outlives the analysis that built it."""
+    before = run_detector(replay_con, "hot_path_cost")
+    replay_con.execute("BEGIN")
+    try:
+        # Every server-side call now comes from a browser: the routes lose their calls.
+        replay_con.execute(
+            "UPDATE edge_logs SET client_info = 'supabase-js-web/2.0' "
+            "WHERE client_info LIKE 'supabase-js-node/%'"
+        )
+        after = run_detector(replay_con, "hot_path_cost")
+        assert not after.equals(before)
+        assert_frame_equal(after, _unshared(monkeypatch, replay_con, "hot_path_cost", {}))
+    finally:
+        replay_con.execute("ROLLBACK")
+    assert_frame_equal(run_detector(replay_con, "hot_path_cost"), before)
+
+
+def test_an_analysis_leaves_no_temp_tables(replay_con):
+    with analysis.Analysis(replay_con) as session:
+        session.finding("hot_path_cost")
+        session.finding("load_projection")
+        assert _temp_tables(replay_con)
+    assert _temp_tables(replay_con) == []
+
+
+def _temp_tables(con) -> list[str]:
+    return [
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary "
+            "AND table_name LIKE 'loganalyze_shared_%'"
+        ).fetchall()
+    ]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import loganalyze
 from loganalyze.detectors import DetectorSpec
+from loganalyze.findings import Metric
 from loganalyze.dod import Severity, Verdict, check, parse_dod, parse_threshold
 from loganalyze.dod.evaluate import Matching, evaluate_threshold
 from loganalyze.dod.model import Threshold
@@ -26,7 +27,7 @@ SPEC = DetectorSpec(
     finds="test",
     params=(),
     subject=("path", "status"),
-    metrics=("count", "peak_count", "p95_ms"),
+    metric_specs=(Metric("count", "count"), Metric("peak_count", "peak"), Metric("p95_ms", "latency")),
     events="count",
     windowed=True,
     rank=10,
@@ -315,11 +316,12 @@ def test_sustained_runs_match_a_plain_reading(per_window: list[int | None], need
 
 
 def test_checks_that_spell_the_same_run_share_it(incident, monkeypatch) -> None:
+    import loganalyze.analysis as analysis
     import loganalyze.detectors as detectors
 
     calls = []
-    real = detectors.detect
-    monkeypatch.setattr(detectors, "detect", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    real = analysis.execute
+    monkeypatch.setattr(analysis, "execute", lambda *a: calls.append(a[2]) or real(*a))
     default = detectors.get_detector("schema_errors").param("match_tolerance").default
     dod = parse_dod(
         '[[check]]\nid = "a"\ndetector = "schema_errors"\nthreshold = "count > 0"\n'
@@ -330,4 +332,4 @@ def test_checks_that_spell_the_same_run_share_it(incident, monkeypatch) -> None:
     )
     report = check(incident, dod)
     assert [r.verdict for r in report.results] == [Verdict.PASS] * 3
-    assert [c["window"] for c in calls] == ["1m", "5m"]
+    assert [c["window"] for c in calls] == [MINUTE, 5 * MINUTE]

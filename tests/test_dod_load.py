@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from loganalyze.detectors import DetectorParam, DetectorSpec
+from loganalyze.findings import Metric
 from loganalyze.dod import Severity, load_dod, parse_dod
 from loganalyze.dod.model import Filter
 from loganalyze.errors import DodError
@@ -20,7 +21,7 @@ def spec(name: str, subject: tuple[str, ...], metrics: tuple[str, ...], **kw) ->
         finds="test detector",
         params=kw.pop("params", ()),
         subject=subject,
-        metrics=metrics,
+        metric_specs=tuple(Metric(m, "count" if m == "count" else "rate") for m in metrics),
         events=kw.pop("events", "count"),
         windowed=kw.pop("windowed", True),
         rank=10,

@@ -152,7 +152,7 @@ def test_sparkline_scales_to_the_peak_and_leaves_empty_windows_blank() -> None:
 def test_timeline_panels_follow_the_rows(report) -> None:
     timeline = report.timeline
     errors = timeline.filter(timeline["panel"] == "http_errors")
-    assert errors["series"].unique().to_list() == ["/rest/v1/registrations 4xx"]
+    assert errors["series"].unique().to_list() == ["/rest/v1/registrations 400"]
     assert errors["value"].sum() == SCHEMA_ERRORS
     sqlstates = timeline.filter(timeline["panel"] == "sqlstate")
     assert sqlstates["series"].unique().to_list() == ["42703 undefined_column"]
@@ -236,7 +236,9 @@ def test_json_is_everything_in_utc(report) -> None:
     assert set(by_name) == {r.name for r in report.results}
     schema = by_name["schema_errors"]
     assert schema["found"] is True
-    assert schema["key_numbers"]["total count"] == SCHEMA_ERRORS
+    assert schema["totals"]["count"] == SCHEMA_ERRORS
+    assert schema["key_numbers"]["schema errors"] == SCHEMA_ERRORS
+    assert schema["metric_kinds"]["count"] == "count" and schema["conclusive"] is True
     assert sum(row["count"] for row in schema["rows"]) == SCHEMA_ERRORS
     assert schema["rows"][0]["window_start"] == "2026-11-20T01:00:00Z"
     panels = {row["panel"] for row in data["timeline"]}
@@ -311,7 +313,7 @@ threshold = "count == 0"
 def test_dod_verdicts_appear_in_every_format(incident_con, tmp_path) -> None:
     dod_file = tmp_path / "fix.dod.toml"
     dod_file.write_text(DOD, encoding="utf-8")
-    report = build_report(incident_con, tz="UTC", dod=dod_file)
+    report = build_report(incident_con, tz="UTC", dod=loganalyze.check(incident_con, dod_file))
     assert report.dod is not None
     (verdict,) = report.dod.verdicts
     assert (verdict.id, verdict.verdict, verdict.observed) == ("P0-1", "fail", str(SCHEMA_ERRORS))
@@ -336,9 +338,11 @@ def test_relative_dod_thresholds_are_judged_against_a_baseline(incident_con, tmp
         "200, 9.0 FROM range(60) AS t(i)",
         {"start": START},
     )
-    without = build_report(after_fix, tz="UTC", dod=dod_file)
+    without = build_report(after_fix, tz="UTC", dod=loganalyze.check(after_fix, dod_file))
     assert without.dod.verdicts[0].verdict == "skipped"
-    judged = build_report(after_fix, tz="UTC", dod=dod_file, baseline=incident_con)
+    judged = build_report(
+        after_fix, tz="UTC", dod=loganalyze.check(after_fix, dod_file, incident_con)
+    )
     (verdict,) = judged.dod.verdicts
     assert (verdict.verdict, verdict.observed) == ("pass", "100.0%")
 
@@ -424,6 +428,7 @@ def test_building_a_report_imports_neither_rich_nor_plotly() -> None:
 def test_timeline_falls_back_to_the_gateway_and_to_gotrue_when_a_log_is_missing() -> None:
     """A hosted export without postgres_logs still shows SQLSTATEs (from PostgREST's
     Proxy-Status in edge_logs); one without edge rows for /auth/v1/user shows GoTrue's."""
+    from loganalyze.analysis import Analysis
     from loganalyze.report.timeline import build_timeline
 
     con = loganalyze.connect()
@@ -439,7 +444,8 @@ def test_timeline_falls_back_to_the_gateway_and_to_gotrue_when_a_log_is_missing(
         "'/auth/v1/user', 200, 1000.0 + i FROM range(4) AS t(i)",
         {"start": START},
     )
-    timeline = build_timeline(con, START, START + timedelta(minutes=2), timedelta(minutes=1))
+    with Analysis(con, since=START, until=START + timedelta(minutes=2)) as analysis:
+        timeline = build_timeline(analysis, timedelta(minutes=1))
     sqlstate = timeline.filter(timeline["panel"] == "sqlstate")
     assert sqlstate["series"].unique().to_list() == ["23505 unique_violation"]
     assert sqlstate["value"].sum() == 6

@@ -25,6 +25,25 @@ from .common import (
 from .pull import ProjectOption, pull_first
 
 
+BaselineSinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline-since",
+        help="Take the baseline from this range of the same database (or of --baseline): "
+        "its start (as --since). Compares before and after a fix without cutting files.",
+        show_default=False,
+    ),
+]
+BaselineUntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline-until",
+        help="End of the baseline range (as --until).",
+        show_default=False,
+    ),
+]
+
+
 class OutputFormat(enum.StrEnum):
     rich = "rich"
     json = "json"
@@ -39,7 +58,8 @@ def register(app: typer.Typer) -> None:
             "--baseline sample_logs/eventlive-incident",
             "loganalyze check dod.toml --db prod.duckdb --since 2026-03-12T19:00 --tz Asia/Seoul "
             "--junit dod.xml",
-            "loganalyze check dod.toml logs/ --format markdown >> $GITHUB_STEP_SUMMARY",
+            "loganalyze check dod.toml --db prod.duckdb --since 10:30 --until 11:00 "
+            "--baseline-since 09:00 --baseline-until 09:30",
         ),
     )(check_command)
 
@@ -62,6 +82,8 @@ def check_command(
     since: SinceOption = None,
     until: UntilOption = None,
     last: LastOption = None,
+    baseline_since: BaselineSinceOption = None,
+    baseline_until: BaselineUntilOption = None,
     junit: Annotated[
         Path | None,
         typer.Option(
@@ -93,10 +115,20 @@ def check_command(
     try:
         dod = load_dod(dod_file)
         since, until = typed_range(since, until, tz)
+        baseline_since, baseline_until = typed_range(baseline_since, baseline_until, tz)
         pull_first(project, db, since, until, last, paths, incomplete_fails=True)
         con = open_logs(paths or [], db)
         baseline_con = open_logs(baseline, None) if baseline else None
-        report = check(con, dod, baseline_con, since=since, until=until, last=last)
+        report = check(
+            con,
+            dod,
+            baseline_con,
+            since=since,
+            until=until,
+            last=last,
+            baseline_since=baseline_since,
+            baseline_until=baseline_until,
+        )
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     masked = redact is not False  # CI logs and JUnit files get shared: on unless --no-redact

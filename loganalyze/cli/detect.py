@@ -106,7 +106,8 @@ def run_command(
     tz: TzOption = None,
 ) -> None:
     """Run one detector over the database (or over log PATHs, ingested in memory first)."""
-    from ..detectors import detect, parse_param_assignments
+    from ..analysis import detect
+    from ..detectors import parse_param_assignments
 
     try:
         if fmt not in FORMATS:

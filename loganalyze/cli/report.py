@@ -17,12 +17,19 @@ from .common import (
     PathsArgument,
     SinceOption,
     UntilOption,
+    DetectorParamOption,
+    RedactOption,
+    TzOption,
     WindowOption,
+    examples,
     fail,
     open_logs,
     output_file,
+    parse_detector_params,
     stderr,
+    typed_range,
 )
+from .check import BaselineSinceOption, BaselineUntilOption
 from .pull import ProjectOption, pull_first
 
 TERMINAL_WIDTH = 100
@@ -41,14 +48,6 @@ class ChartFormat(enum.StrEnum):
     html = "html"
 
 
-TzOption = Annotated[
-    str | None,
-    typer.Option(
-        "--tz",
-        help="Zone to show times in (IANA name, e.g. Asia/Seoul); the local zone by default.",
-        show_default=False,
-    ),
-]
 MarkOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -61,8 +60,23 @@ MarkOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    app.command("report")(report_command)
-    app.command("charts")(charts_command)
+    app.command(
+        "report",
+        epilog=examples(
+            "loganalyze report sample_logs/eventlive-incident --tz Asia/Seoul",
+            "loganalyze report --since 19:00 --format html --out incident.html "
+            '--mark "19:05 fix deployed" --title "Webinar outage"',
+            "loganalyze report logs/ --dod dod.toml -p conflict_storms.min_count=20 "
+            "--format markdown > postmortem.md",
+        ),
+    )(report_command)
+    app.command(
+        "charts",
+        epilog=examples(
+            "loganalyze charts sample_logs/eventlive-incident --out charts/ --format png",
+            "loganalyze charts --db incident.duckdb --last 30m --format html --out charts/",
+        ),
+    )(charts_command)
 
 
 def report_command(
@@ -86,6 +100,8 @@ def report_command(
             show_default=False,
         ),
     ] = None,
+    baseline_since: BaselineSinceOption = None,
+    baseline_until: BaselineUntilOption = None,
     output: Annotated[
         ReportFormat,
         typer.Option(
@@ -100,6 +116,14 @@ def report_command(
     ] = None,
     mark: MarkOption = None,
     project: ProjectOption = None,
+    title: Annotated[
+        str | None,
+        typer.Option(
+            "--title", help="The report's title (default: loganalyze report).", show_default=False
+        ),
+    ] = None,
+    param: DetectorParamOption = None,
+    redact: RedactOption = None,
 ) -> None:
     """What the logs show: per detector that found something, most severe first, the key
     numbers, top offenders and a per-window sparkline; with --dod the verdicts.
@@ -117,9 +141,28 @@ def report_command(
             )
         )
     try:
+        from .defaults import current_config
+
+        since, until = typed_range(since, until, tz)
+        baseline_since, baseline_until = typed_range(baseline_since, baseline_until, tz)
+        params = parse_detector_params(param, current_config().params)
         pull_first(project, db, since, until, last, paths)
         con = open_logs(paths or [], db)
         baseline_con = open_logs(baseline, None) if baseline else None
+        verdicts = None
+        if dod is not None:
+            from ..dod import check
+
+            verdicts = check(
+                con,
+                dod,
+                baseline_con,
+                since=since,
+                until=until,
+                last=last,
+                baseline_since=baseline_since,
+                baseline_until=baseline_until,
+            )
         report = reports.build_report(
             con,
             since=since,
@@ -127,24 +170,26 @@ def report_command(
             last=last,
             window=window,
             tz=tz,
-            dod=dod,
-            baseline=baseline_con,
+            dod=verdicts,
+            params=params,
+            title=title,
         )
         if output is ReportFormat.rich:
-            _print_rich(report, out)
+            _print_rich(report, out, redact=bool(redact))  # the terminal: off unless asked
             return
+        masked = redact is not False  # files get shared: on unless --no-redact
         if output is ReportFormat.markdown:
-            text = reports.render_markdown(report)
+            text = reports.render_markdown(report, redact=masked)
         elif output is ReportFormat.json:
-            text = reports.render_json(report)
+            text = reports.render_json(report, redact=masked)
         else:
-            text = reports.render_html(report, marks=mark or [])
+            text = reports.render_html(report, marks=mark or [], redact=masked)
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     _emit(text, out)
 
 
-def _print_rich(report, out: Path | None) -> None:
+def _print_rich(report, out: Path | None, *, redact: bool = False) -> None:
     from rich.console import Console
 
     from .. import report as reports
@@ -154,10 +199,12 @@ def _print_rich(report, out: Path | None) -> None:
         if not console.is_terminal:
             # piped: plain text at the width the report is laid out for, not rich's 80
             console = Console(width=TERMINAL_WIDTH)
-        reports.render_rich(report, console)
+        reports.render_rich(report, console, redact=redact)
         return
     with output_file(out) as handle:
-        reports.render_rich(report, Console(file=handle, width=TERMINAL_WIDTH, no_color=True))
+        reports.render_rich(
+            report, Console(file=handle, width=TERMINAL_WIDTH, no_color=True), redact=redact
+        )
     stderr.print(f"wrote {out}", highlight=False)
 
 
@@ -191,6 +238,8 @@ def charts_command(
     window: WindowOption = "1m",
     tz: TzOption = None,
     mark: MarkOption = None,
+    param: DetectorParamOption = None,
+    redact: RedactOption = None,
 ) -> None:
     """Write each chart of the report as its own file with a stable name: timeline.FMT,
     then DETECTOR.FMT for every detector that found something. Prints the paths."""
@@ -200,11 +249,17 @@ def charts_command(
     try:
         if output is not ChartFormat.html:
             require_browser()  # fail before the work, not after it
+        from .defaults import current_config
+
+        since, until = typed_range(since, until, tz)
+        params = parse_detector_params(param, current_config().params)
         con = open_logs(paths or [], db)
         report = reports.build_report(
-            con, since=since, until=until, last=last, window=window, tz=tz
+            con, since=since, until=until, last=last, window=window, tz=tz, params=params
         )
-        written = reports.write_charts(report, out, fmt=output.value, marks=mark or [])
+        written = reports.write_charts(
+            report, out, fmt=output.value, marks=mark or [], redact=redact is not False
+        )
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     for path in written:

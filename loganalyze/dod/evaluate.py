@@ -4,14 +4,19 @@ Each check runs its detector once per distinct (detector, window, params) over t
 analysed range, keeps the rows its `where` selects, and evaluates its thresholds on that
 frame with polars: aggregates are column reductions, never Python loops over rows.
 
-What a metric means in a threshold (documented in docs/check.md):
-- a bare *count* metric (the detector's events column, or any whole-number metric but
-  extremes such as `peak_count`, `connected_max` and distinct counts such as `users`) is
-  the sum over the matching rows; no rows is 0;
-- a bare non-count metric (a latency, a rate, a ratio) is its largest value over the
-  matching rows: the worst window or subject; no rows cannot be judged (inconclusive);
-- `*_per_window(x)` first totals x per window (sum for counts, max otherwise); for counts
-  every window of the analysed range takes part, empty ones as 0.
+What a metric means in a threshold is what its detector header declares (the metric's
+kind, `loganalyze/findings.py`; documented in docs/check.md):
+- a bare *count* metric is the sum over the matching rows (over the detector's `rollup`
+  rows when the matching rows hold any, so a route's total is not added to its parts);
+  no rows is 0;
+- a bare metric of any other kind merges as its kind says: the worst window or subject
+  (largest latency, rate or peak; smallest interval); no rows cannot be judged
+  (inconclusive);
+- `*_per_window(x)` first merges x per window the same way; for counts every window of
+  the analysed range takes part, empty ones as 0.
+
+A check whose detector needs a table that has no rows in the range is inconclusive,
+whatever its thresholds say: an empty result over missing input is no evidence.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 import polars as pl
 
+from ..findings import Finding, format_value, rollup_rows, windows_in_range
 from ..store import quote_ident
 from .expr import (
     PER_WINDOW,
@@ -52,9 +58,6 @@ from .model import (
     Verdict,
 )
 
-# DuckDB's time_bucket origin for widths under a month: windows are aligned to it.
-BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
-
 COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -69,9 +72,6 @@ ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
     "*": operator.mul,
     "/": operator.truediv,
 }
-EXTREME_PREFIXES = ("peak_", "max_", "min_")
-EXTREME_SUFFIXES = ("_max", "_min")
-DISTINCT_COUNTS = frozenset({"users", "clients", "participants", "attendees"})
 QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99}
 
 
@@ -88,15 +88,9 @@ class Undecidable(Exception):
 
 
 def is_count(matching: Matching, metric: str) -> bool:
-    """Whether a metric counts things, so that it adds up across rows and windows: the
-    detector's events column, and every whole-number metric except extremes (`peak_count`,
-    `connected_max`) and distinct counts (`users`, `clients`), which do not add up.
-    Fractional metrics (latencies, rates, ratios) never do."""
-    if metric == matching.spec.events:
-        return True
-    if metric in DISTINCT_COUNTS or metric.startswith(EXTREME_PREFIXES):
-        return False
-    return matching.frame.schema[metric].is_integer() and not metric.endswith(EXTREME_SUFFIXES)
+    """Whether a metric counts things, so that it adds up across rows and windows: what
+    its detector header declares (kind `count`)."""
+    return matching.spec.metric(metric).adds_up
 
 
 # --------------------------------------------------------------------------- one run
@@ -111,6 +105,7 @@ class Matching:
     window: timedelta
     range_start: datetime | None
     range_end: datetime | None
+    finding: Finding | None = None
 
     @property
     def events(self) -> float | None:
@@ -124,80 +119,61 @@ class Matching:
 
     def windows_in_range(self) -> int | None:
         """How many windows the analysed range spans (None when it is unbounded)."""
-        if self.range_start is None or self.range_end is None:
-            return None
-        first = (self.range_start - BUCKET_ORIGIN) // self.window
-        last = (self.range_end - timedelta(microseconds=1) - BUCKET_ORIGIN) // self.window
-        return max(int(last - first) + 1, 1)
+        return windows_in_range(self.range_start, self.range_end, self.window)
 
 
 @dataclass
 class Run:
-    """One database under judgement: its resolved range and cached detector frames."""
+    """One database (or one range of it) under judgement: an analysis over its range,
+    whose findings the checks share."""
 
-    con: Any
-    time_range: Any
+    analysis: Any
     label: str
-    _frames: dict[tuple, tuple[Any, pl.DataFrame]] = field(default_factory=dict)
     _rows: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def open(cls, con: Any, label: str, *, since=None, until=None, last=None) -> Run:
-        from ..timeparse import resolve_range
+        from ..analysis import Analysis
 
-        return cls(con, resolve_range(con, since, until, last), label)
+        return cls(Analysis(con, since=since, until=until, last=last), label)
+
+    @property
+    def con(self) -> Any:
+        return self.analysis.con
+
+    @property
+    def time_range(self) -> Any:
+        return self.analysis.time_range
 
     @property
     def notice(self) -> str | None:
         """Why this run's range holds nothing to judge, or None."""
-        from ..detectors import window_notice
+        return self.analysis.notice
 
-        return window_notice(self.time_range, self.con)
+    def close(self) -> None:
+        self.analysis.close()
 
     def matching(self, check: Check) -> Matching:
-        from ..detectors import detect, get_detector, resolve_params
-        from ..timeparse import parse_duration
-
-        # Checks that differ only in spelling a default share one detector run.
-        params = resolve_params(get_detector(check.detector), check.params)
-        key = (
-            check.detector,
-            parse_duration(check.window),
-            tuple(sorted((k, repr(v)) for k, v in params.items())),
-        )
-        if key not in self._frames:
-            finding = detect(
-                self.con,
-                check.detector,
-                window=check.window,
-                time_range=self.time_range,
-                **check.params,
-            )
-            self._frames[key] = (finding.spec, finding.frame)
-        spec, frame = self._frames[key]
+        finding = self.analysis.finding(check.detector, window=check.window, **check.params)
+        frame = finding.frame
         if check.filters:
             frame = frame.filter(
                 [_filter_expression(f, frame.schema[f.column]) for f in check.filters]
             )
         return Matching(
-            spec, frame, parse_duration(check.window), self.time_range.start, self.time_range.end
+            finding.spec,
+            frame,
+            finding.window,
+            self.time_range.start,
+            self.time_range.end,
+            finding,
         )
 
     def table_rows(self, table: str) -> int:
         """Rows of a log table in the analysed range (table names come from LOG_TABLES)."""
-        if table not in self._rows:
-            start, end = self.time_range.start, self.time_range.end
-            if start is None or end is None:
-                self._rows[table] = 0
-            else:
-                row = self.con.execute(
-                    "SELECT count(*) FROM "
-                    + quote_ident(table)
-                    + " WHERE ts >= $start AND ts < $end",
-                    {"start": start, "end": end},
-                ).fetchone()
-                self._rows[table] = int(row[0]) if row else 0
-        return self._rows[table]
+        if self.time_range.start is None or self.time_range.end is None:
+            return 0
+        return self.analysis.rows(table)
 
 
 def _filter_expression(condition: Filter, dtype: pl.DataType) -> pl.Expr:
@@ -225,9 +201,9 @@ def _filter_expression(condition: Filter, dtype: pl.DataType) -> pl.Expr:
 # --------------------------------------------------------------------------- aggregates
 
 
-def _reduce(column: pl.Expr, function: str | None, counts: bool) -> pl.Expr:
+def _reduce(column: pl.Expr, function: str | None, merge: str) -> pl.Expr:
     if function is None:
-        return column.sum() if counts else column.max()
+        return getattr(column, merge)()
     if function in QUANTILES:
         return column.quantile(QUANTILES[function], interpolation="linear")
     return getattr(column, function)()
@@ -236,11 +212,12 @@ def _reduce(column: pl.Expr, function: str | None, counts: bool) -> pl.Expr:
 def aggregate(matching: Matching, ref: Aggregate) -> float:
     """One aggregate over a whole run's matching rows."""
     counts = is_count(matching, ref.metric)
+    merge = matching.spec.metric(ref.metric).merge
     column = pl.col(ref.metric)
     if ref.function in PER_WINDOW:
         per_window = (
             matching.frame.group_by("window_start")
-            .agg(_reduce(column, None, counts).alias("value"))
+            .agg(_reduce(column, None, merge).alias("value"))
             .get_column("value")
             .drop_nulls()
         )
@@ -256,7 +233,8 @@ def aggregate(matching: Matching, ref: Aggregate) -> float:
             ref.function, per_window.mean
         )()
         return float(reduced)  # type: ignore[arg-type]
-    value = matching.frame.select(_reduce(column, ref.function, counts)).item()
+    rows = rollup_rows(matching.spec, matching.frame) if ref.function is None else matching.frame
+    value = rows.select(_reduce(column, ref.function, merge)).item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         if counts and ref.function in (None, "sum"):
             return 0.0
@@ -266,10 +244,10 @@ def aggregate(matching: Matching, ref: Aggregate) -> float:
 
 def aggregate_per_window(matching: Matching, ref: Aggregate) -> pl.Series:
     """One aggregate per window with matching rows, in window order."""
-    counts = is_count(matching, ref.metric)
+    merge = matching.spec.metric(ref.metric).merge
     return (
         matching.frame.group_by("window_start")
-        .agg(_reduce(pl.col(ref.metric), ref.function, counts).cast(pl.Float64).alias("value"))
+        .agg(_reduce(pl.col(ref.metric), ref.function, merge).cast(pl.Float64).alias("value"))
         .sort("window_start")
         .get_column("value")
     )
@@ -409,19 +387,6 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A value as the reports show it: percentages for fractions, grouped digits."""
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value * 100:.1f}%"
-    if float(value).is_integer() and abs(value) < 1e15:
-        text = f"{int(value):,}"
-    else:
-        text = f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return f"{text} {unit}".strip() if unit else text
-
-
 # --------------------------------------------------------------------------- checks
 
 
@@ -431,6 +396,8 @@ def _volume_problem(check: Check, run: Run, matching: Matching) -> str | None:
     notice = run.notice
     if notice:
         return prefix + notice
+    if matching.finding is not None and matching.finding.missing:
+        return prefix + f"no input for {check.detector}: " + "; ".join(matching.finding.missing)
     for table, needed in check.requires.items():
         rows = run.table_rows(table)
         if rows < needed:
@@ -521,20 +488,39 @@ def check(
     since: Any = None,
     until: Any = None,
     last: Any = None,
+    baseline_since: Any = None,
+    baseline_until: Any = None,
 ) -> CheckReport:
     """Judge every check of a DoD against a database.
 
     `dod` is a `Dod` or the path of a DoD file; `baseline` an optional connection to the
     database of a baseline run (judged over its whole span, or its own `last`).
-    `since`/`until`/`last` bound the analysed range as for every command.
+    `since`/`until`/`last` bound the analysed range as for every command;
+    `baseline_since`/`baseline_until` take the baseline from a range instead — of the
+    `baseline` database, or of `con` itself when no baseline database is given (before
+    and after a fix, from one database).
     """
     if not isinstance(dod, Dod):
         from .load import load_dod
 
         dod = load_dod(dod)
+    by_range = baseline_since is not None or baseline_until is not None
     run = Run.open(con, "run", since=since, until=until, last=last)
-    base = Run.open(baseline, "baseline", last=last) if baseline is not None else None
-    results = tuple(judge(c, run, base) for c in dod.checks)
+    base = None
+    if baseline is not None or by_range:
+        base = Run.open(
+            con if baseline is None else baseline,
+            "baseline",
+            since=baseline_since,
+            until=baseline_until,
+            last=None if by_range else last,
+        )
+    try:
+        results = tuple(judge(c, run, base) for c in dod.checks)
+    finally:
+        run.close()
+        if base is not None:
+            base.close()
     return CheckReport(
         dod,
         results,

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .model import DetectorResult, DodSummary, DodVerdict, Report, build_report
+from ..findings import Finding
+from .dodview import DodSummary, DodVerdict, summarize_dod
+from .model import Report, build_report
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -82,7 +84,8 @@ def parse_marks(report: Report, marks: Sequence[Mark | str]) -> list[Mark]:
 
 
 __all__ = [
-    "DetectorResult",
+    "Finding",
+    "summarize_dod",
     "DodSummary",
     "DodVerdict",
     "Report",

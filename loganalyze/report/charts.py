@@ -20,7 +20,8 @@ import polars as pl
 
 from ..errors import LogAnalyzeError, UsageError
 from ..exit_codes import ExitCode
-from .model import DetectorResult, Report
+from ..findings import Finding
+from .model import Report
 from .timeline import PANELS, window_starts
 from .zones import to_zone, zone_label
 
@@ -264,7 +265,7 @@ def add_marks(fig: go.Figure, marks: Iterable[Mark], zone: str) -> None:
         )
 
 
-def subject_label(result: DetectorResult) -> pl.Expr:
+def subject_label(result: Finding) -> pl.Expr:
     subjects = result.subject_columns
     if not subjects:
         return pl.lit(result.name)
@@ -275,17 +276,18 @@ def subject_label(result: DetectorResult) -> pl.Expr:
 
 
 def detector_figure(
-    report: Report, result: DetectorResult, marks: Sequence[Mark] = ()
+    report: Report, result: Finding, marks: Sequence[Mark] = ()
 ) -> go.Figure:
     """Windowed: the headline value per window for the top subjects (the rest summed as
     'other'); otherwise a bar per top subject."""
     import plotly.graph_objects as go
 
-    value = result.headline_label
+    value = result.headline_metric or ""
     fig = go.Figure()
     top = result.top_offenders(TOP_SUBJECTS)
-    if result.windowed and value in result.frame.columns:
-        frame = result.frame.with_columns(subject_label(result).alias("subject"))
+    rows = result.series_frame if result.series_frame is not None else result.frame
+    if result.windowed and value in rows.columns:
+        frame = rows.with_columns(subject_label(result).alias("subject"))
         keep = top.select(subject_label(result).alias("subject"))["subject"]
         frame = frame.with_columns(
             pl.when(pl.col("subject").is_in(keep.implode()))
@@ -293,8 +295,7 @@ def detector_figure(
             .otherwise(pl.lit("other"))
             .alias("subject")
         )
-        merge = pl.col(value).sum() if value == result.events_column else pl.col(value).max()
-        series = frame.group_by(["subject", "window_start"]).agg(merge.alias(value))
+        series = frame.group_by(["subject", "window_start"]).agg(result.metric(value).merged())
         order = {label: i for i, label in enumerate([*keep.to_list(), "other"])}
         for (label,), part in sorted(
             series.sort("window_start").group_by(["subject"], maintain_order=True),
@@ -312,15 +313,15 @@ def detector_figure(
         fig.update_xaxes(
             title_text=f"time ({zone_label(report.tz, report.start)})", range=_x_range(report)
         )
-        fig.update_yaxes(title_text=f"{value} per {report.window_text}")
+        fig.update_yaxes(title_text=f"{axis_title(result, value)} per {report.window_text}", rangemode="tozero")
         add_marks(fig, marks, report.tz)
     else:
         value = telling_metric(result, top)
         labels = top.select(subject_label(result).alias("subject"))["subject"]
         y = top[value] if value in top.columns else pl.Series([1] * top.height)
-        fig.add_trace(go.Bar(x=y, y=labels, orientation="h", name=value))
+        fig.add_trace(go.Bar(x=y, y=labels, orientation="h", name=axis_title(result, value)))
         fig.update_yaxes(autorange="reversed")
-        fig.update_xaxes(title_text=value)
+        fig.update_xaxes(title_text=axis_title(result, value), rangemode="tozero")
     fig.update_layout(
         title={"text": f"{result.title} ({result.name})", "x": 0},
         height=DETECTOR_HEIGHT,
@@ -332,15 +333,24 @@ def detector_figure(
     return fig
 
 
-def telling_metric(result: DetectorResult, top: pl.DataFrame) -> str:
+def axis_title(result: Finding, metric: str) -> str:
+    """A metric's declared label with its unit, for an axis."""
+    if metric not in result.spec.metrics:
+        return metric
+    declared = result.metric(metric)
+    return declared.text + (f" ({declared.unit})" if declared.unit else "")
+
+
+def telling_metric(result: Finding, top: pl.DataFrame) -> str:
     """The metric a bar chart of the top subjects should show: the headline one, unless
     it is the same for every bar (every target of a route shares its request count),
     then the first metric that tells the bars apart."""
-    candidates = [result.headline_label] + [m for m in result.metric_columns]
+    headline = result.headline_metric or ""
+    candidates = [headline] + [m for m in result.metric_columns]
     for metric in candidates:
         if metric in top.columns and top[metric].n_unique() > 1:
             return metric
-    return result.headline_label
+    return headline
 
 
 def report_figures(

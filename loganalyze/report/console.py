@@ -10,7 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .model import DetectorResult, Report
+from ..findings import Finding
+from .model import Report
 from .text import (
     first_sentence,
     header_facts,
@@ -49,10 +50,10 @@ def _header(report: Report) -> Panel:
     grid.add_column(overflow="fold")
     for label, value in header_facts(report):
         grid.add_row(label, value)
-    return Panel(grid, title="loganalyze report", title_align="left", box=box.ROUNDED)
+    return Panel(grid, title=Text(report.title), title_align="left", box=box.ROUNDED)
 
 
-def _result_panel(report: Report, result: DetectorResult) -> Panel:
+def _result_panel(report: Report, result: Finding) -> Panel:
     parts: list = [
         Text(first_sentence(result.spec.finds), style="dim"),
         Text(key_number_text(result)),

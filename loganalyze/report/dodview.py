@@ -1,18 +1,40 @@
-"""DoD verdicts for the report: `loganalyze.dod.check` runs the checks, this module turns
-its CheckReport into the rows every renderer shows."""
+"""DoD verdicts for the report: the caller runs `loganalyze.dod.check` over the report's
+range (the CLI composes `report --dod`), this module turns its CheckReport into the rows
+every renderer shows."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-from .model import DodSummary, DodVerdict
+from ..findings import format_value
+
+
+@dataclass
+class DodVerdict:
+    """One DoD check as the report shows it (from `loganalyze.dod.check`)."""
+
+    id: str
+    title: str
+    severity: str
+    verdict: str
+    observed: str
+    threshold: str
+    detail: str = ""
+
+
+@dataclass
+class DodSummary:
+    file: str
+    verdicts: list[DodVerdict]
+    outcome: str
+    error: str | None = None
+    result: Any = None
+
+
 
 
 def verdict_rows(check_report: Any) -> list[DodVerdict]:
-    from ..dod import format_value
-
     rows = []
     for result in check_report.results:
         check = result.check
@@ -37,29 +59,11 @@ def verdict_rows(check_report: Any) -> list[DodVerdict]:
     return rows
 
 
-def run_dod(
-    con,
-    dod_file: str | Path,
-    baseline: Any = None,
-    *,
-    since: datetime | None,
-    until: datetime | None,
-) -> DodSummary:
-    """Check the DoD file over the report's range. Without the DoD engine the report still
-    renders, saying why the verdicts are missing."""
-    name = Path(dod_file).name
-    try:
-        from ..dod import check
-    except ImportError:
-        return DodSummary(
-            file=name,
-            verdicts=[],
-            outcome="unavailable",
-            error="DoD verdicts unavailable: this installation has no loganalyze.dod.check",
-        )
-    check_report = check(con, dod_file, baseline, since=since, until=until)
+def summarize_dod(check_report: Any) -> DodSummary:
+    """A CheckReport (from `loganalyze.check`) as the report shows it."""
+    name = getattr(check_report.dod, "path", None) or getattr(check_report.dod, "title", "DoD")
     return DodSummary(
-        file=name,
+        file=getattr(name, "name", str(name)),
         verdicts=verdict_rows(check_report),
         outcome=str(check_report.outcome),
         result=check_report,

@@ -9,7 +9,8 @@ from collections.abc import Collection, Sequence
 from html import escape
 
 from .charts import Mark, detector_figure, timeline_figure
-from .model import DetectorResult, Report
+from ..findings import Finding
+from .model import Report
 from .text import DOD_COLUMNS, dod_rows, header_facts, key_number_text, offender_rows, seen_text
 from .zones import format_instant
 
@@ -61,7 +62,7 @@ def _chart(fig, name: str) -> str:
     return f'<div class="chart" data-chart="{escape(name)}">{div}</div>'
 
 
-def _result_section(report: Report, result: DetectorResult, marks: Sequence[Mark]) -> str:
+def _result_section(report: Report, result: Finding, marks: Sequence[Mark]) -> str:
     parts = [
         f'<section class="detector" id="detector-{escape(result.name)}">',
         f"<h2>{escape(result.title)} <code>{escape(result.name)}</code></h2>",
@@ -141,7 +142,7 @@ def render_html(report: Report, marks: Sequence[Mark] = (), *, redact: bool = Tr
         for label, value in [*header_facts(report), *_mark_facts(report, marks)]
     )
     body = [
-        "<header><h1>loganalyze report</h1>",
+        f"<header><h1>{escape(report.title)}</h1>",
         f'<table class="facts">{facts}</table></header>',
     ]
     if report.notice:
@@ -159,7 +160,7 @@ def render_html(report: Report, marks: Sequence[Mark] = (), *, redact: bool = Tr
         body.append(f"<p><strong>Nothing found by:</strong> {names}</p>")
     if report.dod is not None:
         body.append(_dod_section(report))
-    title = "loganalyze report"
+    title = escape(report.title)
     if report.start is not None:
         title += f" {format_instant(report.start, report.tz)} ({escape(report.tz)})"
     # plotly.js goes inline, once, so the file works offline; "</" is split so no

@@ -10,7 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from .model import DetectorResult, Report
+from ..findings import Finding
+from .model import Report, key_numbers
 
 FORMAT_VERSION = 1
 FLOAT_DECIMALS = 6
@@ -47,14 +48,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _stable(result: DetectorResult) -> pl.DataFrame:
+def _stable(result: Finding) -> pl.DataFrame:
     """Rows in a deterministic order (windows, then subjects) so output diffs are real."""
     keys = (["window_start"] if result.windowed else []) + result.subject_columns
     keys = [k for k in keys if k in result.frame.columns]
     return result.frame.sort(keys, nulls_last=True, maintain_order=True) if keys else result.frame
 
 
-def _result(result: DetectorResult) -> dict[str, Any]:
+def _rounded(value: Any) -> Any:
+    return round(value, FLOAT_DECIMALS) if isinstance(value, float) else value
+
+
+def _result(result: Finding) -> dict[str, Any]:
     spec = result.spec
     return {
         "name": result.name,
@@ -65,13 +70,18 @@ def _result(result: DetectorResult) -> dict[str, Any]:
         "windowed": result.windowed,
         "subject": list(spec.subject),
         "metrics": list(spec.metrics),
+        "metric_kinds": {m.name: m.kind for m in spec.metric_specs},
+        "metric_units": {m.name: m.unit for m in spec.metric_specs if m.unit},
         "events": spec.events,
-        "key_numbers": {
-            k.label: round(k.value, FLOAT_DECIMALS) if isinstance(k.value, float) else k.value
-            for k in result.key_numbers()
-        },
-        "first_window": _iso(result.first_seen()),
-        "last_window": _iso(result.last_seen()),
+        "conclusive": result.conclusive,
+        "inputs": result.inputs,
+        "missing_inputs": list(result.missing),
+        "caveats": list(result.caveats),
+        "totals": {m: _rounded(result.total(m)) for m in result.metric_columns},
+        "key_numbers": {k.label: _rounded(k.value) for k in key_numbers(result)},
+        "started": _iso(result.started()),
+        "stopped": _iso(result.stopped()),
+        "events_after_stop": result.traffic_after,
         "top_offenders": frame_records(result.top_offenders()),
         "rows": frame_records(_stable(result)),
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from .model import DetectorResult, Report
+from ..findings import Finding
+from .model import Report
 from .text import (
     DOD_COLUMNS,
     dod_rows,
@@ -35,7 +36,7 @@ def render_markdown(report: Report, *, redact: bool = True) -> str:
         from ..redact import redact_obj
 
         report = redact_obj(report)
-    lines = ["# loganalyze report", ""]
+    lines = [f"# {report.title}", ""]
     lines += _table(["", ""], [[f"**{k}**", v] for k, v in header_facts(report)])
     lines.append("")
     if report.notice:
@@ -52,7 +53,7 @@ def render_markdown(report: Report, *, redact: bool = True) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _section(report: Report, result: DetectorResult, position: int) -> list[str]:
+def _section(report: Report, result: Finding, position: int) -> list[str]:
     lines = [f"## {position}. {result.title} (`{result.name}`)", "", f"_{result.spec.finds}_", ""]
     lines += [key_number_text(result), ""]
     seen = seen_text(result, report.tz)

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from .model import DetectorResult, Report
-from .timeline import BUCKET_ORIGIN
+from ..findings import BUCKET_ORIGIN, Finding
+from .model import KeyNumber, Report, key_numbers
 from .zones import format_instant, zone_label
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
@@ -50,7 +50,7 @@ def fmt_cell(value: Any, zone: str, width: int = CELL_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def window_series(report: Report, result: DetectorResult) -> np.ndarray:
+def window_series(report: Report, result: Finding) -> np.ndarray:
     """The result's headline value in every window of the report's range (zeros where
     the detector found nothing), oldest first."""
     per_window = result.per_window()
@@ -148,9 +148,16 @@ KEY_METRICS = 4
 """Metrics beyond the event count shown in text reports (JSON carries them all)."""
 
 
-def key_number_text(result: DetectorResult) -> str:
-    numbers = result.key_numbers(metric_limit=KEY_METRICS)
-    return " · ".join(f"{k.label} {fmt_number(k.value)}" for k in numbers)
+def key_number_text(result: Finding) -> str:
+    numbers = key_numbers(result, metric_limit=KEY_METRICS)
+    return " · ".join(f"{k.label} {fmt_number(k.value)}" + _unit_suffix(k) for k in numbers)
+
+
+def _unit_suffix(number: KeyNumber) -> str:
+    """" ms" after a latency; nothing where the label already names what is counted."""
+    if not number.unit or number.label.split()[-1] == number.unit:
+        return ""
+    return " " + number.unit
 
 
 def first_sentence(text: str, limit: int = 160) -> str:
@@ -162,22 +169,24 @@ def first_sentence(text: str, limit: int = 160) -> str:
     return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
 
 
-def seen_text(result: DetectorResult, zone: str) -> str | None:
-    first, last = result.first_seen(), result.last_seen()
-    if first is None or last is None:
+def seen_text(result: Finding, zone: str) -> str | None:
+    """When it started, peaked and stopped — and whether traffic went on after it stopped
+    (the fix is visible) or it lasted to the end of the range."""
+    started, peak = result.started(), result.peak_window()
+    if started is None or peak is None:
         return None
-    per_window = result.per_window()
-    # the earliest of equally busy windows: when it got that bad first
-    peak = per_window.filter(pl.col("value") == pl.col("value").max())["window_start"].min()
-    assert isinstance(peak, datetime)
-    return (
-        f"first window {format_instant(first, zone)}, busiest {format_instant(peak, zone)}, "
-        f"last {format_instant(last, zone)}"
-    )
+    text = f"started {format_instant(started, zone)}, busiest {format_instant(peak[0], zone)}"
+    stopped = result.stopped()
+    if stopped is None:
+        return text + ", still going at the end of the range"
+    text += f", stopped {format_instant(stopped, zone)}"
+    if result.traffic_after:
+        text += f" while traffic continued ({fmt_number(result.traffic_after)} events after)"
+    return text
 
 
 def offender_rows(
-    result: DetectorResult, zone: str, *, compact: bool = False
+    result: Finding, zone: str, *, compact: bool = False
 ) -> tuple[list[str], list[list[str]]]:
     """Column names and formatted cells of the top offenders (`compact`: the subjects,
     the events column and two more metrics, for a terminal)."""

@@ -1,25 +1,24 @@
 """The incident timeline: one panel per signal of the cascade (database errors → slow
 Auth → retries and polling), per window, stacked on one shared time axis.
 
-A panel's series come either from a `.sql` file beside this module (signals no detector
-reports as such: every 4xx/5xx by path, every error SQLSTATE, the overall p95 of
-/auth/v1/user), returning `window_start, series, axis, value` bound with `$since`,
-`$until` and `$window`; or from a detector's frame, so that "a refresh race" or
-"polling" means on the timeline exactly what it means in the detector's panel. `axis` is
-'y', or 'y2' for a panel's second scale. Counting panels keep their busiest series and
-sum the rest as "other", so a legend stays readable.
+Every panel series is a detector's finding over the report's analysis, so "a database
+error", "a refresh race" or "polling" means on the timeline exactly what it means in the
+detector's own section, and a panel can never disagree with its detector. A series is a
+declared metric of the detector merged per window by its kind (counts add, latencies keep
+their worst), split by subject columns or named by a label; `axis` is 'y', or 'y2' for a
+panel's second scale. Counting panels keep their busiest series and sum the rest as
+"other", so a legend stays readable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from importlib import resources
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import polars as pl
 
-from .query import query_frame
+from ..findings import BUCKET_ORIGIN
 
 TOP_SERIES = 8
 
@@ -34,15 +33,17 @@ TIMELINE_SCHEMA: dict[str, pl.DataType] = {
 
 @dataclass(frozen=True)
 class FromDetector:
-    """A panel series taken from a detector's frame: `value` merged per window (`sum`
-    or `max`), split by the `series` columns (or one series named `label`)."""
+    """A panel series: a detector's metric merged per window, split by the `series`
+    columns (or one series named `label`), with the detector run with `params`."""
 
     detector: str
     value: str
-    merge: str = "sum"
     axis: str = "y"
     label: str | None = None
     series: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+    prefixes: tuple[tuple[str, str], ...] = ()
+    """Leading words of a series name replaced for the legend (("edge ", "") drops one)."""
 
 
 @dataclass(frozen=True)
@@ -50,51 +51,68 @@ class Panel:
     key: str
     title: str
     y_title: str
+    sources: tuple[FromDetector, ...]
     y2_title: str | None = None
     counts: bool = False
     """The values are event counts: series beyond the busiest TOP_SERIES are summed."""
-    sources: tuple[FromDetector, ...] = ()
-    """Empty: the panel is `timeline/<key>.sql`."""
     gauges: tuple[str, ...] = ()
     """Series that measure (latency, clients connected) rather than count: a window
     without rows has no value for them, where a count is 0."""
 
 
+EVERY_ERROR_WINDOW = {"min_count": 1, "multiple": 0.0, "episodes": False}
+"""status_storms parameters under which every window with an error response is a row."""
+
 PANELS: tuple[Panel, ...] = (
-    Panel("http_errors", "HTTP 4xx/5xx by path", "responses", counts=True),
-    Panel("sqlstate", "Database errors by SQLSTATE", "errors", counts=True),
+    Panel(
+        "http_errors",
+        "HTTP 4xx/5xx by path",
+        "responses",
+        (FromDetector("status_storms", "count", series=("source", "path", "status_class"), params=EVERY_ERROR_WINDOW,
+                      prefixes=(("edge ", ""), ("vercel ", "app "))),),
+        counts=True,
+    ),
+    Panel(
+        "sqlstate",
+        "Database errors by SQLSTATE",
+        "errors",
+        (FromDetector("db_errors", "count", series=("sqlstate",)),),
+        counts=True,
+    ),
     Panel(
         "auth_user",
         "GET /auth/v1/user: p95 latency and calls",
         "p95 ms",
-        "calls",
+        (
+            FromDetector("auth_user_latency", "p95_ms", label="p95 ms", params={"per_caller": False}),
+            FromDetector("auth_user_latency", "count", "y2", label="calls", params={"per_caller": False}),
+        ),
+        y2_title="calls",
         gauges=("p95 ms",),
     ),
     Panel(
         "refresh_races",
         "Refresh-token races",
         "rejected refreshes",
-        sources=(FromDetector("refresh_token_races", "count", label="refresh_token_already_used"),),
+        (FromDetector("refresh_token_races", "count", label="refresh_token_already_used"),),
     ),
     Panel(
         "presence",
         "Realtime presence events and connected clients",
         "events",
-        "clients",
-        sources=(
+        (
             FromDetector("realtime_presence", "presence_events", label="presence events"),
-            FromDetector(
-                "realtime_presence", "connected_max", "max", "y2", label="connected clients"
-            ),
+            FromDetector("realtime_presence", "connected_max", "y2", label="connected clients"),
         ),
+        y2_title="clients",
         gauges=("connected clients",),
     ),
     Panel(
         "polling",
         "Polling: requests on polling endpoints",
         "requests",
+        (FromDetector("polling_pressure", "count", series=("source", "path")),),
         counts=True,
-        sources=(FromDetector("polling_pressure", "count", series=("source", "path")),),
     ),
 )
 """Top to bottom in the cascade's order."""
@@ -116,10 +134,6 @@ SQLSTATE_NAMES = {
     "PGRST205": "table not in schema cache",
 }
 """Legend labels for the SQLSTATEs of the incident and its neighbours."""
-
-
-def panel_sql(key: str) -> str:
-    return resources.files(__package__).joinpath("timeline", key + ".sql").read_text("utf-8")
 
 
 def empty_timeline() -> pl.DataFrame:
@@ -145,10 +159,6 @@ def keep_top_series(frame: pl.DataFrame, top: int = TOP_SERIES) -> pl.DataFrame:
         .select(list(TIMELINE_SCHEMA))
         .sort(["window_start", "series"])
     )
-
-
-BUCKET_ORIGIN = datetime(2000, 1, 3, tzinfo=UTC)
-"""DuckDB's time_bucket origin for sub-month widths: windows are aligned to it."""
 
 
 def window_starts(start: datetime, end: datetime, window: timedelta) -> pl.Series:
@@ -182,29 +192,16 @@ def fill_empty_windows(
     return pl.concat([filled, measured]).sort(["window_start", "series"])
 
 
-def build_timeline(
-    con,
-    start: datetime | None,
-    end: datetime | None,
-    window: timedelta,
-    frames: Mapping[str, pl.DataFrame] | None = None,
-) -> pl.DataFrame:
-    """Every panel's series over `[start, end)`, long format (see TIMELINE_SCHEMA);
-    `frames` are the detector frames of the same range and window."""
+def build_timeline(analysis: Any, window: timedelta) -> pl.DataFrame:
+    """Every panel's series over the analysis range, long format (see TIMELINE_SCHEMA)."""
+    start, end = analysis.time_range.start, analysis.time_range.end
     if start is None or end is None:
         return empty_timeline()
-    params = {"since": start, "until": end, "window": window}
     parts = []
     for panel in PANELS:
-        if panel.sources:
-            frame = pl.concat(
-                [_from_detector(panel.key, source, frames or {}) for source in panel.sources]
-            )
-        else:
-            frame = query_frame(con, panel_sql(panel.key), params)
-            frame = frame.with_columns(pl.lit(panel.key).alias("panel")).select(
-                [pl.col(c).cast(t) for c, t in TIMELINE_SCHEMA.items()]
-            )
+        frame = pl.concat(
+            [_from_detector(panel.key, source, analysis, window) for source in panel.sources]
+        )
         if panel.counts:
             frame = keep_top_series(frame)
         parts.append(fill_empty_windows(frame, start, end, window, panel.gauges))
@@ -219,11 +216,10 @@ def build_timeline(
     )
 
 
-def _from_detector(
-    panel: str, source: FromDetector, frames: Mapping[str, pl.DataFrame]
-) -> pl.DataFrame:
-    frame = frames.get(source.detector)
-    if frame is None or frame.height == 0 or source.value not in frame.columns:
+def _from_detector(panel: str, source: FromDetector, analysis: Any, window: timedelta) -> pl.DataFrame:
+    finding = analysis.finding(source.detector, window=window, **source.params)
+    frame = finding.series_frame if finding.series_frame is not None else finding.frame
+    if frame.height == 0:
         return empty_timeline()
     if source.series:
         series = pl.concat_str(
@@ -231,12 +227,14 @@ def _from_detector(
         )
     else:
         series = pl.lit(source.label or source.value)
-    value = pl.col(source.value).cast(pl.Float64)
-    merged = value.max() if source.merge == "max" else value.sum()
+    for old, new in source.prefixes:
+        series = pl.when(series.str.starts_with(old)).then(pl.lit(new) + series.str.strip_prefix(old)).otherwise(series)
+    merged = finding.metric(source.value).merged(pl.col(source.value).cast(pl.Float64))
     return (
         frame.with_columns(series.alias("series"))
         .group_by(["window_start", "series"])
         .agg(merged.alias("value"))
+        .drop_nulls("value")
         .with_columns(pl.lit(panel).alias("panel"), pl.lit(source.axis).alias("axis"))
         .select([pl.col(c).cast(t) for c, t in TIMELINE_SCHEMA.items()])
         .sort(["window_start", "series"])
