@@ -24,7 +24,10 @@ app = typer.Typer(
     name="loganalyze",
     help=(
         "Turn exported Supabase, Postgres and Vercel logs into proof: ingest them into "
-        "DuckDB, run the incident detectors, report, and check Definitions of Done in CI."
+        "DuckDB, run the incident detectors, report, and check Definitions of Done in CI.\n\n"
+        "Defaults (db, tz, window, dod, detector params, the team's detector directories) "
+        "come from ./loganalyze.toml or \\[tool.loganalyze] in ./pyproject.toml; each "
+        "command's --help names the file a default came from."
     ),
     no_args_is_help=True,
     add_completion=True,
@@ -59,13 +62,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Turn exported Supabase, Postgres and Vercel logs into proof: ingest them into
-    DuckDB, run the incident detectors, report, and check Definitions of Done in CI.
-
-    Defaults (db, tz, window, dod, detector params, extra detector directories) come from
-    ./loganalyze.toml or [tool.loganalyze] in ./pyproject.toml; each command's --help
-    names the file a default came from.
-    """
+    # runs before every command: the config file's values become its defaults
     from ..errors import LogAnalyzeError
     from .common import fail
     from .defaults import apply_config
