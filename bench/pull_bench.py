@@ -6,7 +6,8 @@ suffixed ids until there are N. The pull runs in this process with concurrency 1
 HTTP request's wall-clock interval recorded; "waiting" is the time at least one request
 was outstanding (the server's query and serialization, and the transfer), "client" is
 the rest of the wall time (ingest, page inspection, ledger, bookkeeping not hidden
-behind a request in flight). Target: client < 1/3 of the total.
+behind a request in flight). Target: client < 1/3 of the total. CPU seconds of both
+processes are reported too: on a shared machine they are the load-independent part.
 
     python bench/pull_bench.py                  # 1,000,000 rows
     python bench/pull_bench.py --rows 200000    # quicker
@@ -106,10 +107,13 @@ def main() -> None:
                                   policy=RetryPolicy(base=0.05, cap=1.0, total=3600))
             with RequestClock() as clock:
                 began = time.perf_counter()
+                client_cpu, server_cpu = time.process_time(), _cpu_seconds(server.pid)
                 summary = pull(con, info["project"], info["token"], since="2026-03-12T09:59:00Z",
                                until=_plus_minutes("2026-03-12T10:00:00+00:00", span_minutes),
                                options=options)
                 total = time.perf_counter() - began
+                client_cpu = time.process_time() - client_cpu
+                server_cpu = _cpu_seconds(server.pid) - server_cpu
             stored = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
                          for t in ("edge_logs", "postgres_logs", "auth_logs", "realtime_logs"))
         finally:
@@ -130,10 +134,21 @@ def main() -> None:
         "client_s": round(client, 2),
         "client_share": round(client / total, 3),
         "ingest_s": round(summary.ingest.seconds, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "server_cpu_s": round(server_cpu, 2),
+        "client_cpu_us_per_row": round(client_cpu / max(1, summary.rows) * 1e6, 1),
         "rows_per_s": round(summary.rows / total),
         "target_met": client / total < 1 / 3,
     }
     print(json.dumps(figures, indent=2))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of another process so far, from /proc."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _plus_minutes(iso: str, minutes: int) -> str:

@@ -129,7 +129,7 @@ class FakeLogsApi:
             f"INSERT INTO {self.table} SELECT concat(id, '-', toString(k)), "
             f"timestamp + toIntervalSecond(k * {seconds}), event_message, severity_text, "
             f"source, log_attributes FROM {self.table}, "
-            f"(SELECT number AS k FROM numbers(1, {int(times) - 1}))"
+            f"(SELECT number AS k FROM numbers(1, {int(times) - 1})) AS copies"
         )
         return self.count()
 
