@@ -160,6 +160,9 @@ WHERE t.request_id = s.request_id AND t.error IS NULL AND t.msg = 'request compl
 def carry_sibling_errors(ctx: FileContext) -> int:
     """Copy the error text of sibling rows onto the `request completed` rows of failed
     requests that lack it; returns how many rows gained it (noted in the summary)."""
+    added = ctx.result.tables.get("auth_logs")
+    if added is None or not (added.rows or added.merged):
+        return 0  # nothing new from this file (a re-ingest): nothing new to pair
     (filled,) = ctx.execute(_SIBLING_ERRORS_SQL, {"file_id": ctx.file_id}).fetchone()  # type: ignore[misc]
     if filled:
         ctx.note(f"{filled} failed request row(s) took their error text from a sibling row of the same request")
