@@ -395,6 +395,10 @@ def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> Prefix
 
 def _sample_lines(sample: Sample) -> tuple[str, ...]:
     """The sample's lines; a first line longer than the whole sample (a huge statement)
+    if not time_outside and (not choice.compiled.has_pid or "%m" not in choice.compiled.prefix and "%n" not in choice.compiled.prefix):
+        # csvlog and jsonlog copies of an event are recognised by its time to the ms and pid
+        ctx.note("the prefix lacks %m (milliseconds) or %p: these entries are not matched with "
+                 "csvlog/jsonlog copies of the same events; ingest one log_destination only")
     is still its line for sniffing, though cut."""
     if sample.lines:
         return sample.lines
