@@ -1,6 +1,6 @@
-"""Row ids and raw text of Postgres stderr entries: an id hashes the entry's first line
-(time, pid, message) with its occurrence number among equal first lines; the whole raw
-entry is kept for rejected entries."""
+"""Row ids and raw text of Postgres stderr entries: an id hashes the event's key (time to
+the ms, pid, severity, the message's first line) with its occurrence number among
+entries with the same key; the whole raw entry is kept for rejected entries."""
 
 from __future__ import annotations
 
