@@ -38,7 +38,8 @@ Output columns (tab-separated, header row, `\\t` `\\n` `\\\\` escaped in text):
   sqlstate, condition, template (printf, as in the source), like_pattern (the template as
   an SQL LIKE pattern, `\\` escaping), literal_chars (characters of fixed text: the most
   wins), head_key / tail_key (the hash key a message reaches the template by: its first
-  or last four characters of fixed text; both empty when it has neither), weight (how many raise sites use this template with this code: breaks ties),
+  24, 16, 8 or 4 characters of fixed text, else its last four; both empty when it has
+  neither), weight (how many raise sites use this template with this code: breaks ties),
   origin (`pg15`, `pg15 contrib`, `pg<=11 wording`, ...).
 """
 
@@ -441,20 +442,26 @@ def like_pattern(template: str) -> str:
     return re.sub(r"%%+", "%", "".join(out))
 
 
-KEY_CHARS = 4
-"""Characters of fixed text a template's hash key takes (loganalyze/ingest/sqlstate.py)."""
+HEAD_KEY_LENGTHS = (24, 16, 8, 4)
+"""Lengths a template's head key may take: the longest its fixed head allows. A message
+is joined on its first 24, 16, 8 and 4 characters (loganalyze/ingest/macros.sql), so
+`could not open file ...` meets only the templates that begin with those 24 characters,
+not every `could ...`."""
+TAIL_KEY_LENGTH = 4
 
 
 def match_keys(template: str) -> tuple[str, str]:
-    """(head_key, tail_key): the first KEY_CHARS characters of the message when the
-    template starts with that much fixed text; else its last KEY_CHARS characters when
-    it ends with that much; else neither (the template is tried on every message)."""
+    """(head_key, tail_key): the message's first characters when the template starts
+    with at least four characters of fixed text (as many as HEAD_KEY_LENGTHS allows);
+    else its last four when it ends with that much; else neither (the template is tried
+    on every message)."""
     parts = re.split(r"%%|" + PLACEHOLDER.pattern, template)
     head, tail = parts[0], parts[-1]
-    if len(head) >= KEY_CHARS:
-        return head[:KEY_CHARS], ""
-    if len(tail) >= KEY_CHARS:
-        return "", tail[-KEY_CHARS:]
+    for length in HEAD_KEY_LENGTHS:
+        if len(head) >= length:
+            return head[:length], ""
+    if len(tail) >= TAIL_KEY_LENGTH:
+        return "", tail[-TAIL_KEY_LENGTH:]
     return "", ""
 
 

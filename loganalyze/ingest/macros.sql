@@ -57,6 +57,15 @@ CREATE OR REPLACE TEMP MACRO la_infer_sqlstate(msg) AS (
     SELECT arg_max(c.sqlstate, c.preference)
     FROM (
         SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
+        WHERE head_key = left(msg, 24)
+        UNION ALL
+        SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
+        WHERE head_key = left(msg, 16)
+        UNION ALL
+        SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
+        WHERE head_key = left(msg, 8)
+        UNION ALL
+        SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog
         WHERE head_key = left(msg, 4)
         UNION ALL
         SELECT sqlstate, preference, like_pattern FROM _la_sqlstate_catalog

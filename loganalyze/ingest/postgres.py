@@ -265,13 +265,18 @@ judged AS (
     FROM (
         SELECT f.*,
             la_pg_connection_from(client) AS connection_from,
-            la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts,
-            la_infer_sqlstate(CASE WHEN logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
-                 THEN message END) AS inferred_sqlstate
+            la_pg_ts(ts_text, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(ts_text)))) AS ts
         FROM fields f LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(ts_text))
     )
 ),
 hashed AS MATERIALIZED (SELECT * FROM judged),
+inferred AS (
+    -- each distinct message once, on a narrow relation (la_infer_sqlstate is a subquery:
+    -- on the wide rows DuckDB would carry every column through its join)
+    SELECT message AS inferred_message, la_infer_sqlstate(message) AS inferred_sqlstate
+    FROM (SELECT DISTINCT message FROM hashed
+          WHERE logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC'))
+),
 rejected_raw AS (
     -- everything a rejected entry adds to its first line, for rejected_rows
     SELECT k.entry, string_agg(l.line, chr(10) ORDER BY k.n) AS more_raw
@@ -291,6 +296,8 @@ SELECT n AS _line,
     backend_type, session_id, pid, duration_ms, command_tag, connection_from, query_id,
     _reject
 FROM hashed LEFT JOIN _la_pg_repeats r USING (n) LEFT JOIN rejected_raw x ON x.entry = n
+    LEFT JOIN inferred ON inferred_message = message
+        AND logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
 """.replace("__HEAD_FILTER__", _HEAD_FILTER)
 
 STAGE_CHUNK_LINES = 1_000_000
@@ -463,12 +470,16 @@ SELECT _line, _raw,
 FROM (
     SELECT *, la_pg_event_key(ts, try_cast(process_id AS BIGINT), upper(error_severity), message) AS event_key
     FROM (
-        SELECT s.*, la_pg_ts(log_time, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(log_time)))) AS ts,
-            la_infer_sqlstate(CASE WHEN nullif(sql_state_code, '') IS NULL AND upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
-                THEN message END) AS inferred_sqlstate
+        SELECT s.*, la_pg_ts(log_time, coalesce(z.minutes, la_pg_numeric_zone_minutes(la_pg_ts_zone(log_time)))) AS ts
         FROM _la_pg_struct s LEFT JOIN _la_pg_zones z ON z.abbrev = upper(la_pg_ts_zone(log_time))
     )
-)
+) LEFT JOIN (
+    -- each distinct message once, on a narrow relation (la_infer_sqlstate is a subquery)
+    SELECT message AS inferred_message, la_infer_sqlstate(message) AS inferred_sqlstate
+    FROM (SELECT DISTINCT message FROM _la_pg_struct
+          WHERE nullif(sql_state_code, '') IS NULL AND upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC'))
+) ON inferred_message = message
+    AND nullif(sql_state_code, '') IS NULL AND upper(error_severity) IN ('ERROR', 'FATAL', 'PANIC')
 """
 
 

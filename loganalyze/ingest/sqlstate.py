@@ -11,9 +11,10 @@ scalar subquery over the temp table this module loads, which DuckDB plans as a j
 the distinct messages, so each distinct message is matched once however many lines
 repeat it. Templates are LIKE patterns (printf placeholders → `%`): DuckDB compiles a
 regex that comes from a column once per row, which made regex matching over a hundred
-times slower than LIKE on the same pairs. A template is reached by a hash join on its
-first four characters, or its last four when it starts with a placeholder; the few with
-placeholders at both ends are tried on every message.
+times slower than LIKE on the same pairs. A template is reached by hash joins on the
+message's first 24, 16, 8 and 4 characters (each template is keyed by the longest its
+fixed head allows), or its last four when the template starts with a placeholder; the
+few with placeholders at both ends are tried on every message.
 """
 
 from __future__ import annotations
