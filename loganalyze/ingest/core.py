@@ -367,7 +367,7 @@ class FileContext:
                 ") FROM (" + select_sql + ")",
                 params or [],
             )
-        except duckdb.Error as exc:
+        except (duckdb.Error, UnicodeDecodeError) as exc:
             raise self._reader_error(exc) from None
         if defer:
             con.execute(
@@ -447,10 +447,14 @@ class FileContext:
         """Run reader SQL; a reader error (malformed JSON, broken CSV quote) names the file."""
         try:
             return self.con.execute(sql, params or [])
-        except duckdb.Error as exc:
+        except (duckdb.Error, UnicodeDecodeError) as exc:
             raise self._reader_error(exc) from None
 
-    def _reader_error(self, exc: duckdb.Error) -> InputError:
+    def _reader_error(self, exc: duckdb.Error | UnicodeDecodeError) -> InputError:
+        if isinstance(exc, UnicodeDecodeError):
+            # DuckDB quoted the malformed bytes in its message, which Python cannot decode
+            return self.fail("malformed input (a reader stopped at bytes that are not valid text)",
+                             hint="the file is malformed or truncated; export it again")
         message = _first_line(exc).replace(str(self.path), self.display)
         message = re.sub(r"^(Invalid Input|Conversion|Binder) Error: ", "", message)
         return self.fail(message, hint=_reader_hint(exc))
