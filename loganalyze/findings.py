@@ -261,7 +261,7 @@ class Finding:
             metric = self.metric(headline)
             out.append(Figure(metric.text, self.total(headline) or 0, metric.unit, headline))
             peak = self.peak_window()
-            if peak is not None:
+            if peak is not None and self.per_window().height > 1:
                 out.append(
                     Figure(f"busiest {_duration_text(self.window)}", peak[1], metric.unit, None)
                 )

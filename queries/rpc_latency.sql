@@ -3,7 +3,9 @@
 -- finds: per window, /rest/v1/rpc/<function> calls at the API gateway (kind rpc, name =
 --   the function) with p50/p95/p99/max latency in ms, and Postgres statement durations
 --   from postgres_logs rows that carry one (kind statement, name = the relation or
---   function the statement targets, else its command tag).
+--   function the statement targets, else its command tag). A statement Postgres logged
+--   as ERROR/FATAL is a failed call of its target (counted in count and errors; it has no
+--   duration, so the latencies are those of the statements that finished).
 -- rank: 90
 -- subject: kind, name
 -- metric count: count [calls] -- calls
@@ -23,9 +25,12 @@ WITH samples AS (
     UNION ALL
     SELECT ts, 'statement' AS kind,
            coalesce(det_relation(NULL, statement), command_tag, 'statement') AS name,
-           duration_ms AS latency_ms, false AS failed
+           duration_ms AS latency_ms,
+           upper(coalesce(severity, '')) IN ('ERROR', 'FATAL', 'PANIC') AS failed
     FROM postgres_logs
-    WHERE ts >= $since AND ts < $until AND duration_ms IS NOT NULL
+    WHERE ts >= $since AND ts < $until
+      AND (duration_ms IS NOT NULL
+           OR (statement IS NOT NULL AND upper(coalesce(severity, '')) IN ('ERROR', 'FATAL', 'PANIC')))
 )
 SELECT time_bucket($window, ts, $origin) AS window_start, kind, name,
        count(*) AS count,

@@ -13,12 +13,14 @@ from rich.text import Text
 from ..findings import Finding
 from .model import Report
 from .text import (
+    caveat_texts,
     first_sentence,
     header_facts,
     key_number_text,
     offender_rows,
     seen_text,
     sparkline,
+    unjudged_text,
     window_series,
 )
 
@@ -40,6 +42,9 @@ def render_rich(report: Report, console: Console) -> None:
             Text("Nothing found by: ", style="dim")
             + Text(", ".join(r.name for r in report.quiet), style="dim")
         )
+    unjudged = unjudged_text(report)
+    if unjudged:
+        console.print(Text("Not judged, input missing: ", style="magenta") + Text(unjudged))
     if report.dod is not None:
         console.print(_dod_table(report))
 
@@ -61,6 +66,7 @@ def _result_panel(report: Report, result: Finding) -> Panel:
     seen = seen_text(result, report.tz)
     if seen:
         parts.append(Text(seen, style="dim"))
+    parts.extend(Text("caveat: " + text, style="magenta") for text in caveat_texts(result))
     columns, rows = offender_rows(result, report.tz, compact=True)
     if rows:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)

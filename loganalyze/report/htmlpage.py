@@ -11,7 +11,16 @@ from html import escape
 from .charts import Mark, detector_figure, timeline_figure
 from ..findings import Finding
 from .model import Report
-from .text import DOD_COLUMNS, dod_rows, header_facts, key_number_text, offender_rows, seen_text
+from .text import (
+    DOD_COLUMNS,
+    caveat_texts,
+    dod_rows,
+    header_facts,
+    key_number_text,
+    offender_rows,
+    seen_text,
+    unjudged_text,
+)
 from .zones import format_instant
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": False}
@@ -72,6 +81,7 @@ def _result_section(report: Report, result: Finding, marks: Sequence[Mark]) -> s
     seen = seen_text(result, report.tz)
     if seen:
         parts.append(f"<p>{escape(seen.capitalize())}</p>")
+    parts.extend(f'<p class="note">Caveat: {escape(text)}</p>' for text in caveat_texts(result))
     parts.append(_chart(detector_figure(report, result, marks), result.name))
     columns, rows = offender_rows(result, report.tz)
     if rows:
@@ -158,6 +168,9 @@ def render_html(report: Report, marks: Sequence[Mark] = (), *, redact: bool = Tr
     if report.quiet:
         names = ", ".join(f"<code>{escape(r.name)}</code>" for r in report.quiet)
         body.append(f"<p><strong>Nothing found by:</strong> {names}</p>")
+    unjudged = unjudged_text(report)
+    if unjudged:
+        body.append(f'<p class="note"><strong>Not judged, input missing:</strong> {escape(unjudged)}</p>')
     if report.dod is not None:
         body.append(_dod_section(report))
     title = escape(report.title)

@@ -9,12 +9,14 @@ from ..findings import Finding
 from .model import Report
 from .text import (
     DOD_COLUMNS,
+    caveat_texts,
     dod_rows,
     header_facts,
     key_number_text,
     offender_rows,
     seen_text,
     sparkline,
+    unjudged_text,
     window_series,
 )
 
@@ -48,6 +50,9 @@ def render_markdown(report: Report, *, redact: bool = True) -> str:
         lines += _section(report, result, position)
     if report.quiet:
         lines += ["**Nothing found by:** " + ", ".join(f"`{r.name}`" for r in report.quiet), ""]
+    unjudged = unjudged_text(report)
+    if unjudged:
+        lines += [f"**Not judged, input missing:** {unjudged}", ""]
     if report.dod is not None:
         lines += _dod(report)
     return "\n".join(lines).rstrip() + "\n"
@@ -59,6 +64,7 @@ def _section(report: Report, result: Finding, position: int) -> list[str]:
     seen = seen_text(result, report.tz)
     if seen:
         lines += [seen.capitalize(), ""]
+    lines += [line for text in caveat_texts(result) for line in (f"> **Caveat:** {text}", "")]
     columns, rows = offender_rows(result, report.tz)
     if rows:
         lines += _table(columns, rows, right=set(result.metric_columns))

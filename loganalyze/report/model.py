@@ -37,7 +37,7 @@ def key_numbers(finding: Finding, metric_limit: int | None = None) -> list[KeyNu
     count where rows are what there is to count."""
     numbers = [KeyNumber(f.label, f.value, f.unit) for f in finding.figures(metric_limit)]
     if not finding.windowed or not finding.frame.height:
-        numbers.append(KeyNumber("rows", finding.frame.height))
+        numbers.append(KeyNumber("result rows", finding.frame.height))
     return numbers
 
 
@@ -68,7 +68,14 @@ class Report:
 
     @property
     def quiet(self) -> list[Finding]:
-        return [f for f in self.results if not f.found]
+        """Detectors that looked at their inputs and found nothing."""
+        return [f for f in self.results if not f.found and f.conclusive]
+
+    @property
+    def unjudged(self) -> list[Finding]:
+        """Detectors that found nothing because an input they need has no rows: their
+        silence is no evidence."""
+        return [f for f in self.results if not f.found and not f.conclusive]
 
     @property
     def rejected_rows(self) -> int:
@@ -142,7 +149,7 @@ def build_report(
         time_range = analysis.time_range
         results = order_results(analysis.findings(detectors, per_detector=params))
         step = results[0].window if results else _step(window, time_range)
-        window_text = window if isinstance(window, str) and step == _step(window, None) else _duration_text(step)
+        window_text = _window_text(window, step)
         report = Report(
             start=time_range.start,
             end=time_range.end,
@@ -162,6 +169,18 @@ def build_report(
     if dod is not None:
         report.dod = summarize_dod(dod)
     return report
+
+
+def _window_text(window: str | timedelta, step: timedelta) -> str:
+    """What the user asked for ("1m", "all"), unless the window was widened to bound the
+    number of windows: then the width used."""
+    from ..detectors import WHOLE_RANGE
+
+    if isinstance(window, str) and window.strip().lower() == WHOLE_RANGE:
+        return WHOLE_RANGE
+    if isinstance(window, str) and _step(window, None) == step:
+        return window
+    return _duration_text(step)
 
 
 def _step(window: str | timedelta, time_range: Any) -> timedelta:

@@ -160,6 +160,18 @@ def _unit_suffix(number: KeyNumber) -> str:
     return " " + number.unit
 
 
+def caveat_texts(result: Finding) -> list[str]:
+    """What limits a finding: declared caveats that apply, and missing inputs."""
+    return [*result.caveats, *(f"no input: {m}" for m in result.missing)]
+
+
+def unjudged_text(report: Report) -> str | None:
+    """The detectors whose inputs are missing, each with the input it lacked."""
+    if not report.unjudged:
+        return None
+    return "; ".join(f"{r.name} ({', '.join(r.missing)})" for r in report.unjudged)
+
+
 def first_sentence(text: str, limit: int = 160) -> str:
     """The opening of a detector's description, for the terminal."""
     flat = " ".join(text.split())
