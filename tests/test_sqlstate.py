@@ -4,6 +4,7 @@ real server is tests/test_sqlstate_server.py)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -181,3 +182,34 @@ def test_ingest_infers_codes_only_where_the_line_has_none(tmp_path):
     assert con.execute(
         "SELECT sqlstate, sqlstate_inferred FROM postgres_logs ORDER BY ts"
     ).fetchall() == [("42703", False), ("P0001", False)]
+
+
+def _hosted_row(n: int, message: str, severity: str, code: str | None) -> str:
+    parsed = {"error_severity": severity, "sql_state_code": code, "process_id": 48211,
+              "timestamp": f"2026-11-20 01:05:0{n}.112 UTC", "user_name": "authenticator",
+              "database_name": "postgres", "session_id": "6741d2a0.bc53", "session_line_num": n}
+    return json.dumps({
+        "event_message": message, "id": f"7d3e0c1a-0005-4b2b-9c1d-00000000000{n}",
+        "identifier": "abcdefghijklmnopqrst", "timestamp": 1763600700112000 + n * 1_000_000,
+        "metadata": [{"host": "db-abcdefghijklmnopqrst", "parsed": [parsed]}],
+    })
+
+
+def test_hosted_export_rows_without_a_code_get_one_inferred(tmp_path):
+    export = tmp_path / "postgres_logs.ndjson"
+    export.write_text("\n".join([
+        _hosted_row(1, "permission denied for table registrations", "ERROR", None),
+        _hosted_row(2, "deadlock detected", "ERROR", "P0001"),  # a code the server logged stays
+        _hosted_row(3, "connection authorized: user=authenticator database=postgres", "LOG", None),
+        _hosted_row(4, "registration window closed", "ERROR", None),
+    ]) + "\n", encoding="utf-8")
+    con = loganalyze.connect()
+    ingest([export], con)
+    assert con.execute(
+        "SELECT severity, sqlstate, sqlstate_inferred FROM postgres_logs ORDER BY ts"
+    ).fetchall() == [
+        ("ERROR", "42501", True),
+        ("ERROR", "P0001", False),
+        ("LOG", None, False),
+        ("ERROR", None, False),
+    ]

@@ -34,6 +34,7 @@ import duckdb
 
 from ..errors import InputError, UsageError
 from ..store import LOG_TABLES, quote_ident, transaction
+from . import sqlstate
 from .files import (
     Sample,
     TextFile,
@@ -377,6 +378,9 @@ class FileContext:
         staged_cols = [r[0] for r in con.execute("DESCRIBE _la_stage").fetchall()]
         table_cols = table_columns(con, table)
         bookkeeping = (*BOOKKEEPING_COLUMNS, "_defer") if defer else BOOKKEEPING_COLUMNS
+        if sqlstate.FROM_COLUMN in staged_cols:
+            sqlstate.infer_staged(con, "_la_stage", flag="sqlstate_inferred" in staged_cols)
+            bookkeeping = (*bookkeeping, sqlstate.FROM_COLUMN)
         unknown = [c for c in staged_cols if c not in table_cols and c not in bookkeeping]
         if unknown or not set(bookkeeping) <= set(staged_cols):
             raise ValueError(f"{table}: staged columns {unknown} unknown or bookkeeping missing")
@@ -570,9 +574,7 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     """SQL helpers every reader may use (temporary: they live with the connection)."""
-    from . import sqlstate  # the catalog table la_infer_sqlstate reads
-
-    sqlstate.install(con)
+    sqlstate.install(con)  # the catalog table la_infer_sqlstate reads
     sql = resources.files("loganalyze.ingest").joinpath("macros.sql").read_text(encoding="utf-8")
     con.execute(sql)
 

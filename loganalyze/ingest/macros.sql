@@ -52,7 +52,9 @@ CREATE OR REPLACE TEMP MACRO la_auth_path(p) AS (
 -- without %e in log_line_prefix): the code of the server's own message template with
 -- the most fixed text that the message fits (catalog and how it is matched:
 -- loganalyze/ingest/sqlstate.py). A scalar subquery: DuckDB runs it once per distinct
--- message, so callers pass NULL for rows that need no code (NULL gives NULL).
+-- message, but carries every column of the rows it is called on through its join, so
+-- callers apply it to a narrow relation of distinct messages and join the codes back
+-- (sqlstate.infer_staged, the Postgres readers). NULL gives NULL.
 CREATE OR REPLACE TEMP MACRO la_infer_sqlstate(msg) AS (
     SELECT arg_max(c.sqlstate, c.preference)
     FROM (

@@ -72,8 +72,11 @@ SELECT transport, body, _blank, hash(body) AS _key, ts,
        -- connection and schema-cache errors come as PostgREST's JSON error body
        CASE WHEN is_stderr AND starts_with(stderr_message, '{') AND json_valid(stderr_message)
             THEN json_extract_string(stderr_message, '$.code')
-            ELSE la_infer_sqlstate(CASE WHEN is_stderr AND NOT regexp_matches(stderr_message, $query_re)
-                                        THEN stderr_message END) END AS sqlstate,
+       END AS sqlstate,
+       -- other stderr lines: inferred from the message once the rows are staged
+       CASE WHEN is_stderr AND NOT (starts_with(stderr_message, '{') AND json_valid(stderr_message))
+                 AND NOT regexp_matches(stderr_message, $query_re)
+            THEN stderr_message END AS _sqlstate_from,
        CASE WHEN NOT (is_access OR is_stderr) THEN 'not a PostgREST access or stderr line'
             WHEN ts IS NULL THEN 'unreadable time' END AS _reject
 FROM (

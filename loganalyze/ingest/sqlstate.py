@@ -7,9 +7,11 @@ from the PostgreSQL sources by `tools/build_sqlstate_catalog.py`), and the templ
 the most fixed text wins.
 
 The matching is plain SQL on the connection: `la_infer_sqlstate(msg)` (macros.sql) is a
-scalar subquery over the temp table this module loads, which DuckDB plans as a join on
-the distinct messages, so each distinct message is matched once however many lines
-repeat it. Templates are LIKE patterns (printf placeholders → `%`): DuckDB compiles a
+scalar subquery over the temp table this module loads. Readers apply it to the distinct
+messages that need a code — a reader stages the message in FROM_COLUMN and
+`infer_staged` fills the codes in; the Postgres readers join a distinct-message relation
+themselves — so each distinct message is matched once however many lines repeat it, and
+the wide rows never pass through the subquery's join. Templates are LIKE patterns (printf placeholders → `%`): DuckDB compiles a
 regex that comes from a column once per row, which made regex matching over a hundred
 times slower than LIKE on the same pairs. A template is reached by hash joins on the
 message's first 24, 16, 8 and 4 characters (each template is keyed by the longest its
@@ -51,6 +53,26 @@ FROM read_csv($path, delim = '\t', header = true, quote = '', escape = '',
 """
 
 
+FROM_COLUMN = "_sqlstate_from"
+"""A reader that wants codes inferred stages this column: the message to infer from, NULL
+on rows that need no code (a code already logged, a line that is no error)."""
+
+
+def infer_staged(con: duckdb.DuckDBPyConnection, staged: str, *, flag: bool) -> None:
+    """Fill `sqlstate` (and `sqlstate_inferred` with `flag`) of the staged rows whose
+    FROM_COLUMN fits a template: each distinct message matched once, the codes joined
+    back, after the rows are staged (inside the reader's select the subquery would carry
+    every wide row through its join)."""
+    table = '"' + staged.replace('"', '""') + '"'
+    con.execute(
+        "UPDATE " + table + " SET sqlstate = i.inferred"
+        + (", sqlstate_inferred = true" if flag else "")
+        + " FROM (SELECT m, la_infer_sqlstate(m) AS inferred FROM (SELECT DISTINCT " + FROM_COLUMN
+        + " AS m FROM " + table + " WHERE " + FROM_COLUMN + " IS NOT NULL)) i"
+        " WHERE " + table + "." + FROM_COLUMN + " = i.m AND i.inferred IS NOT NULL"
+    )
+
+
 def catalog_path() -> str:
     return str(resources.files("loganalyze.ingest").joinpath(CATALOG_FILE))
 
@@ -67,7 +89,7 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
 
 def infer(con: duckdb.DuckDBPyConnection, messages: list[str]) -> list[str | None]:
     """The inferred SQLSTATE of each message (None where no template matches)."""
-    from .core import install_macros
+    from .core import install_macros  # core imports this module
 
     install_macros(con)
     rows = con.execute(

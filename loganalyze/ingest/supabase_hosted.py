@@ -221,10 +221,11 @@ _FINAL_SELECT: dict[str, str] = {
     "postgres_logs": """
         upper(coalesce(x.severity, nullif(regexp_extract(x.event_message,
             '\\b(LOG|ERROR|WARNING|FATAL|PANIC|NOTICE|INFO|DEBUG[1-5]?):  ', 1), ''))) AS severity,
-        coalesce(x.sqlstate, la_infer_sqlstate(CASE WHEN x.sqlstate IS NULL AND upper(x.severity) IN ('ERROR', 'FATAL', 'PANIC')
-            THEN coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message) END)) AS sqlstate,
-        (x.sqlstate IS NULL AND la_infer_sqlstate(CASE WHEN x.sqlstate IS NULL AND upper(x.severity) IN ('ERROR', 'FATAL', 'PANIC')
-            THEN coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message) END) IS NOT NULL) AS sqlstate_inferred,
+        x.sqlstate, false AS sqlstate_inferred,
+        -- no code in the export: inferred from the message once the rows are staged
+        CASE WHEN x.sqlstate IS NULL AND upper(x.severity) IN ('ERROR', 'FATAL', 'PANIC')
+            THEN coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message)
+        END AS _sqlstate_from,
         (coalesce(x.parsed_message, CASE WHEN x.parsed_ts IS NULL THEN x.pg_message_tail END, x.event_message)) AS message,
         x.detail, x.hint, x.context, x.statement, x.user_name, x.database, x.application_name,
         x.backend_type, x.session_id, x.pid,
@@ -256,7 +257,8 @@ _FINAL_SELECT: dict[str, str] = {
         la_int(x.access.status) AS status,
         nullif(nullif(x.access.role, '-'), '') AS role, nullif(x.access.ip, '') AS ip,
         nullif(x.access.ua, '') AS user_agent,
-        la_infer_sqlstate(CASE WHEN coalesce(x.access.status, '') = '' THEN x.event_message END) AS sqlstate, x.host,
+        NULL::VARCHAR AS sqlstate, CASE WHEN coalesce(x.access.status, '') = '' THEN x.event_message END AS _sqlstate_from,
+        x.host,
         NULL::VARCHAR AS _reject
     """,
     "function_edge_logs": """
