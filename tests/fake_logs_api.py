@@ -3,7 +3,7 @@ real ClickHouse (chDB, in process), with the service's known failures on demand.
 
     with FakeLogsApi(project="abcdefghijklmnopqrst", token="sbp_test") as api:
         api.load_envelopes("synth-out/logs.clickhouse.*.json")
-        api.faults = Faults(rate_limit_burst=3, retry_after=0.05)
+        api.faults = Faults(rate_limit_every=3, retry_after=0.05)
         pull(con, api.project, api.token, options=PullOptions(api_url=api.url))
 
 The contract it implements (../shared/formats.md §2.2):
@@ -47,11 +47,10 @@ class Faults:
 
     status: int | None = None
     """Every request answers this HTTP status (401, 402, 403, 404, 410, 500…)."""
-    rate_limit_burst: int = 0
-    """A token bucket of this many quick calls (0: no limit); a call finding it empty
-    answers 429."""
-    rate_per_second: float = 20.0
-    """Calls the bucket gives back per second."""
+    rate_limit_every: int = 0
+    """Every Nth request answers 429 — unless it repeats a query that was already
+    answered 429 (a retry after waiting goes through): counted in requests, not in
+    seconds, so the faults are the same on a fast machine and a slow one."""
     retry_after: float | None = None
     """Retry-After seconds sent with those 429s (None: no header)."""
     backend_errors: int = 0
@@ -104,7 +103,7 @@ class FakeLogsApi:
         self._count_lock = threading.Lock()
         self._requests = 0
         self._row_queries = 0
-        self._bucket: tuple[float, float] | None = None
+        self._limited: set[tuple[str, ...]] = set()
         self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ data
@@ -176,16 +175,12 @@ class FakeLogsApi:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _take_token(self, f: Faults) -> bool:
+    def _first_limit(self, *query: str) -> bool:
         with self._count_lock:
-            now = time.monotonic()
-            if self._bucket is None:
-                self._bucket = (float(f.rate_limit_burst), now)
-            tokens, then = self._bucket
-            tokens = min(float(f.rate_limit_burst), tokens + (now - then) * f.rate_per_second)
-            taken = tokens >= 1.0
-            self._bucket = (tokens - 1.0 if taken else tokens, now)
-            return taken
+            if query in self._limited:
+                return False
+            self._limited.add(query)
+            return True
 
     def reset(self) -> None:
         """No faults, nothing hidden, counters and the request log cleared."""
@@ -195,7 +190,7 @@ class FakeLogsApi:
             self.served = []
             self._requests = 0
             self._row_queries = 0
-            self._bucket = None
+            self._limited = set()
 
     def requests_served(self) -> int:
         with self._count_lock:
@@ -237,7 +232,7 @@ class FakeLogsApi:
             return 404, {}, _json({"message": "Cannot GET " + path})
         if parts[2] != self.project:
             return 404, {}, _json({"message": "Project not found"})
-        if f.rate_limit_burst and not self._take_token(f):
+        if f.rate_limit_every and number % f.rate_limit_every == 0 and self._first_limit(sql, start, end):
             headers = {} if f.retry_after is None else {"Retry-After": f"{f.retry_after:g}"}
             return 429, headers, _json({"message": "Too many requests"})
         if number <= f.server_errors:

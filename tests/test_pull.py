@@ -107,8 +107,8 @@ def test_rows_normalize_like_an_ingested_api_export(
 @pytest.mark.parametrize(
     "faults",
     [
-        Faults(rate_limit_burst=3, retry_after=0.05),
-        Faults(rate_limit_burst=3),
+        Faults(rate_limit_every=3, retry_after=0.05),
+        Faults(rate_limit_every=4),
         Faults(backend_errors=5),
         Faults(server_errors=4),
         Faults(drop_every=5),
@@ -127,7 +127,7 @@ def test_the_service_failures_are_survived(
     summary = pull(con, api.project, api.token, since=SINCE, until=UNTIL, options=options(api))
     assert not summary.incomplete, summary.to_dict()["incomplete"]
     assert stored(con) == exact(expected)
-    if faults.rate_limit_burst:
+    if faults.rate_limit_every:
         assert summary.stats.throttled > 0
         assert summary.lowest_concurrency == 1  # two in flight, lowered on 429
     if faults.retry_after:

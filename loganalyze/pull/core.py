@@ -3,8 +3,8 @@ construction, into the store.
 
 Slices (one source, at most 24 h) are read in parallel worker threads: pages in
 `(timestamp, id)` order continued by keyset, each answer inspected by DuckDB (row count,
-last key, error) and its rows written out one JSON object per line, without a Python
-loop over rows. A slice is done when its rows match a `count()` of the same slice;
+last key, error) and its rows appended to the slice's file one JSON object per line,
+without a Python loop over rows. A slice is done when its rows match a `count()` of the same slice;
 otherwise it is read again, and reported incomplete if the counts never agree. The
 main thread ingests each finished slice through the hosted-rows reader (same
 normalization and rejected rows as `loganalyze ingest`) and records it in the ledger.
@@ -244,9 +244,10 @@ def _store(
 
 @dataclass(frozen=True)
 class _Page:
-    path: Path | None
     rows: int
     last: Key | None
+    lines: str
+    """The page's rows, one JSON object per line."""
 
 
 class _ServiceError(Exception):
@@ -290,27 +291,40 @@ class _SliceReader:
         return result
 
     def _read_once(self, piece: Slice, current: list[Path], kept: list[Path]) -> tuple[int, int]:
-        """Pages until the service says the slice is read: (rows, count())."""
+        """Pages until the service says the slice is read: (rows, count()). The read's rows
+        go to one file, one JSON object per line: the store's reader takes them faster
+        that way than out of one large envelope object per page."""
         fetched = 0
         after: Key | None = None
         full = self.options.page_rows
-        while True:
-            page = self._page(piece, after)
-            if page.path is not None:
-                current.append(page.path)
-                kept.append(page.path)
-            fetched += page.rows
-            if page.last is not None:
-                after = page.last
-            if page.rows >= full:
-                continue
-            counted = self._count(piece)
-            if fetched >= counted or page.rows == 0:
-                return fetched, counted
-            # Fewer rows than asked for and fewer than the slice holds: the service cut
-            # the answer at a cap of its own. Go on after the last row, taking a page of
-            # that size as full from now on.
-            full = page.rows
+        out = None
+        try:
+            while True:
+                page = self._page(piece, after)
+                if page.rows:
+                    if out is None:
+                        path = self.workdir / f"{piece.source}-{next(self._numbers):06d}.ndjson"
+                        current.append(path)
+                        kept.append(path)
+                        out = path.open("w", encoding="utf-8")
+                    out.write(page.lines)
+                    out.write("\n")
+                    out.flush()
+                fetched += page.rows
+                if page.last is not None:
+                    after = page.last
+                if page.rows >= full:
+                    continue
+                counted = self._count(piece)
+                if fetched >= counted or page.rows == 0:
+                    return fetched, counted
+                # Fewer rows than asked for and fewer than the slice holds: the service
+                # cut the answer at a cap of its own. Go on after the last row, taking a
+                # page of that size as full from now on.
+                full = page.rows
+        finally:
+            if out is not None:
+                out.close()
 
     def _page(self, piece: Slice, after: Key | None) -> _Page:
         sql = rows_sql(piece, after, self.options.page_rows)
@@ -318,24 +332,14 @@ class _SliceReader:
         while True:
             attempt += 1
             body = self.client.get(sql, piece.start, piece.end)
-            number = next(self._numbers)
-            answer = self.workdir / f"{piece.source}-{number:06d}.json"
+            answer = self.workdir / f"answer-{next(self._numbers):06d}.json"
             answer.write_bytes(body)
             try:
-                rows, last, lines = self._inspect(answer)
+                return self._inspect(answer)
             except _ServiceError as exc:
                 self._retry_or_fail(attempt, str(exc))
-                continue
             finally:
                 answer.unlink(missing_ok=True)
-            if rows == 0:
-                return _Page(None, 0, None)
-            # One row per line: the store's reader takes rows faster this way than out of
-            # one large envelope object, and this thread does the conversion while the
-            # main thread ingests.
-            path = answer.with_suffix(".ndjson")
-            path.write_text(lines + "\n", encoding="utf-8")
-            return _Page(path, rows, last)
 
     def _count(self, piece: Slice) -> int:
         sql = count_sql(piece)
@@ -366,8 +370,8 @@ class _SliceReader:
         self.client.stats.add(retries=1)
         self.client.sleep(self.policy.delay(attempt))
 
-    def _inspect(self, path: Path) -> tuple[int, Key | None, str]:
-        """(rows, last key, the rows as JSON lines) of an answer, in one DuckDB pass."""
+    def _inspect(self, path: Path) -> _Page:
+        """Rows, last key and the rows as JSON lines of an answer, in one DuckDB pass."""
         con = getattr(self._local, "con", None)
         if con is None:
             con = self._local.con = duckdb.connect()
@@ -392,11 +396,11 @@ class _SliceReader:
         if kind != "ARRAY":
             raise _ServiceError("an answer without a result")
         if not rows:
-            return 0, None, ""
+            return _Page(0, None, "")
         if last_ts is None or last_id is None:
             raise _ServiceError("rows without timestamp or id (cannot continue after them)")
         try:
-            return int(rows), Key(parse_row_time(last_ts), last_id), lines
+            return _Page(int(rows), Key(parse_row_time(last_ts), last_id), lines)
         except ValueError:
             raise _ServiceError(f"a row timestamp that is not a time: {last_ts[:40]!r}") from None
 
