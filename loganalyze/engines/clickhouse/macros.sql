@@ -1,0 +1,74 @@
+-- The engine-specific pieces of the detectors on ClickHouse: one SQL user-defined function
+-- per piece of queries/_macros.sql that is a scalar expression. Each mirrors the DuckDB
+-- macro of the same name; the comments there say what each rule means.
+-- Statements are separated by a line holding only `;`. Regular expressions are RE2 on both
+-- engines; backslashes are doubled because a ClickHouse string literal reads `\b` as a
+-- backspace. Only deterministic functions valid on every shard are used, so the functions
+-- work under distributed execution (create them ON CLUSTER there, see docs/scale-out.md).
+
+-- time_bucket(width, ts, origin) with integer microseconds: floor division, so times
+-- before the origin fall into the bucket that contains them, as in DuckDB.
+CREATE OR REPLACE FUNCTION det_bucket AS (ts, width_us, origin_us) ->
+    fromUnixTimestamp64Micro(
+        origin_us + width_us * intDiv(toUnixTimestamp64Micro(ts) - origin_us
+                                      - if(toUnixTimestamp64Micro(ts) < origin_us, width_us - 1, 0),
+                                      width_us),
+        'UTC')
+;
+CREATE OR REPLACE FUNCTION det_rest_table AS (path) ->
+    nullIf(regexpExtract(path, '^/rest/v1/(?:rpc/)?([^/?]+)', 1), '')
+;
+CREATE OR REPLACE FUNCTION det_relation AS (message, statement) -> coalesce(
+    nullIf(regexpExtract(message, 'column "?([A-Za-z0-9_]+)"?\\."?[A-Za-z0-9_]+"? does not exist', 1), ''),
+    nullIf(regexpExtract(message, 'of relation "(?:[A-Za-z0-9_]+\\.)?([A-Za-z0-9_]+)"', 1), ''),
+    nullIf(regexpExtract(message, 'relation "(?:[A-Za-z0-9_]+\\.)?([A-Za-z0-9_]+)" does not exist', 1), ''),
+    nullIf(regexpExtract(message, 'column of ''(?:[A-Za-z0-9_]+\\.)?([A-Za-z0-9_]+)'' in the schema cache', 1), ''),
+    nullIf(regexpExtract(message, 'table ''(?:[A-Za-z0-9_]+\\.)?([A-Za-z0-9_]+)'' in the schema cache', 1), ''),
+    nullIf(regexpExtract(message, 'Column ''[A-Za-z0-9_]+'' of relation ''([A-Za-z0-9_]+)''', 1), ''),
+    nullIf(regexpExtract(statement, '(?i)\\b(?:into|update|from)\\s+(?:"?[A-Za-z0-9_]+"?\\.)?"?([A-Za-z0-9_]+)"?', 1), ''),
+    nullIf(regexpExtract(message, 'unique constraint "([A-Za-z0-9_]+?)_(?:pkey|key|[A-Za-z0-9_]*_key)"', 1), '')
+)
+;
+CREATE OR REPLACE FUNCTION det_column AS (message) -> coalesce(
+    nullIf(regexpExtract(message, 'column "?[A-Za-z0-9_]+"?\\."?([A-Za-z0-9_]+)"? does not exist', 1), ''),
+    nullIf(regexpExtract(message, 'column "([A-Za-z0-9_]+)"', 1), ''),
+    nullIf(regexpExtract(message, 'find the ''([A-Za-z0-9_]+)'' column', 1), ''),
+    nullIf(regexpExtract(message, 'Column ''([A-Za-z0-9_]+)''', 1), ''),
+    nullIf(regexpExtract(message, 'has no field "([A-Za-z0-9_]+)"', 1), '')
+)
+;
+CREATE OR REPLACE FUNCTION det_constraint AS (message) ->
+    nullIf(regexpExtract(message, 'constraint "([^"]+)"', 1), '')
+;
+CREATE OR REPLACE FUNCTION det_normalize_message AS (message) -> replaceRegexpAll(
+    replaceRegexpAll(
+        replaceRegexpOne(trimBoth(message), '\\s+at character \\d+$', ''),
+        '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}', '<uuid>'),
+    '\\b\\d+\\b', 'N')
+;
+CREATE OR REPLACE FUNCTION det_status_sqlstate AS (status) ->
+    if(status = 409, '23505', NULL)
+;
+CREATE OR REPLACE FUNCTION det_status_class AS (status) -> multiIf(
+    status = 400, '400',
+    status IN (401, 403), '401/403',
+    status = 409, '409',
+    status = 429, '429',
+    status BETWEEN 500 AND 599, '5xx',
+    status BETWEEN 400 AND 499, '4xx other',
+    NULL)
+;
+-- The most frequent non-null value of an array (DuckDB's mode()); ties go to the smallest
+-- value, so every engine and shard picks the same one.
+CREATE OR REPLACE FUNCTION det_mode AS (values) -> if(empty(values), NULL,
+    arraySort(x -> (-countEqual(values, x), x), arrayDistinct(values))[1])
+;
+-- DuckDB's DOUBLE → BIGINT cast rounds half away from zero; ClickHouse's round() rounds
+-- half to even, so the rule is spelled out.
+CREATE OR REPLACE FUNCTION det_round AS (x) ->
+    toInt64(if(x >= 0, floor(x + 0.5), ceil(x - 0.5)))
+;
+-- ts + a number of milliseconds, as DuckDB's ts + to_milliseconds(x::BIGINT).
+CREATE OR REPLACE FUNCTION det_plus_ms AS (ts, ms) ->
+    ts + toIntervalMillisecond(det_round(coalesce(ms, 0)))
+;
