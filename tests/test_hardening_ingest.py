@@ -250,3 +250,11 @@ def test_kill_9_during_a_gz_ingest_leaves_nothing_the_next_run_keeps(tmp_path):
     )
     assert small.returncode == 0, small.stderr
     assert not list(tmp.glob(f"loganalyze-{proc.pid}-*"))
+
+
+def test_a_file_of_only_a_too_deep_row_fails_loudly_not_empty(tmp_path, con):
+    path = tmp_path / "deep-only.ndjson"
+    path.write_text('{"deep": ' + "[" * 2000 + "1" + "]" * 2000 + "}\n")
+    with pytest.raises(InputError):
+        ingest([path], con)
+    assert con.execute("SELECT count(*) FROM ingested_files").fetchone() == (0,)

@@ -123,11 +123,14 @@ def _state(con) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in tables}
 
 
-def _line_rows(data: bytes) -> int:
-    """Rows a one-row-per-line file holds: its non-blank lines."""
+def _line_rows(data: bytes) -> tuple[int, int]:
+    """Rows a one-row-per-line file holds: its non-blank lines, counted with LF only
+    and with a lone CR as a line end too (some readers take it as one)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    return sum(1 for line in data.split(b"\n") if line.strip())
+    lf = sum(1 for line in data.split(b"\n") if line.strip())
+    any_end = sum(1 for line in data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n") if line.strip())
+    return lf, any_end
 
 
 def check_property(reader: str, source: Path, one_row_per_line: bool, steps: list[tuple], tmp: Path) -> None:
@@ -159,7 +162,8 @@ def check_property(reader: str, source: Path, one_row_per_line: bool, steps: lis
         assert rejected == counted["rejected"]
         if one_row_per_line:
             accounted = counted["rows"] + counted["duplicates"] + counted.get("merged", 0) + counted["rejected"]
-            assert accounted == _line_rows(data), f"rows lost: {accounted} accounted of {_line_rows(data)} lines"
+            fewest, most = _line_rows(data)
+            assert fewest <= accounted <= most, f"{accounted} rows accounted for {fewest} lines"
     finally:
         con.close()
 

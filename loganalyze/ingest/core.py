@@ -814,7 +814,7 @@ def _empty_export(sample: Sample) -> bool:
         return False
     try:
         doc = json.loads(sample.text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return doc == [] or (
         isinstance(doc, dict) and doc.get("result") == [] and not doc.get("error")

@@ -390,6 +390,13 @@ def take_sample(path: Path, display: str) -> Sample:
     lines = text.splitlines()
     if not complete and lines and not text.endswith("\n"):
         lines = lines[:-1]
+    shallow = [ln for ln in lines if not _too_deep(ln)]
+    if len(shallow) < len(lines) and any(ln.strip() for ln in shallow):
+        # a hostile row nested deeper than Python's json module goes would break the
+        # sniffers and readers that look at sample rows; DuckDB reads the row itself
+        # (a sample of nothing but such rows is kept: it fails to sniff, loudly)
+        lines = shallow
+        text = "\n".join(lines) + "\n"
     return Sample(
         text=text,
         lines=tuple(ln for ln in lines if ln.strip()),
@@ -399,6 +406,21 @@ def take_sample(path: Path, display: str) -> Sample:
 
 
 _BOM = b"\xef\xbb\xbf"
+_DEEP_BRACKETS = 400
+
+
+def _too_deep(line: str) -> bool:
+    """A JSON line nested too deep for Python's json module (its recursion limit).
+    Only lines with many brackets are parsed to find out (str.count runs at C speed)."""
+    if line.count("[") + line.count("{") <= _DEEP_BRACKETS:
+        return False
+    try:
+        json.loads(line)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 def _skip_blank_start(fh: BinaryIO) -> tuple[bytes, int]:
