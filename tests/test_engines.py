@@ -1,0 +1,179 @@
+"""The detectors on chDB (in-process ClickHouse) give DuckDB's findings on the bundled
+replays: same rows, same columns, same values. Tolerance only for percentiles, where it is
+stated in the test that uses it (docs/scale-out.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("chdb", reason="chdb (a dev dependency) is not installed")
+
+import polars as pl  # noqa: E402
+from polars.testing import assert_frame_equal  # noqa: E402
+
+import loganalyze as la  # noqa: E402
+from loganalyze.engines import (  # noqa: E402
+    DuckDBEngine,
+    EngineAnalysis,
+    open_engine,
+    support_table,
+)
+from loganalyze.engines.clickhouse import body, chdb_engine, supported  # noqa: E402
+from loganalyze.engines.clickhouse.ddl import schema_ddl, table_columns  # noqa: E402
+from loganalyze.errors import DetectorError  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
+REPLAYS = ("eventlive-incident", "eventlive-incident-selfhosted", "realtime-outage")
+PORTED = ("schema_errors", "db_errors", "conflict_storms", "status_storms")
+# Parameter sets beyond the defaults: every storm window as its own row, and the
+# settings under which every window with an event is kept.
+VARIANTS: dict[str, list[dict[str, object]]] = {
+    "conflict_storms": [{"episodes": False}, {"min_count": 1, "multiple": 0.0}],
+    "status_storms": [{"episodes": False}, {"min_count": 1, "multiple": 0.0, "baseline_windows": 3}],
+    "db_errors": [{"match_tolerance": "1ms"}, {"match_tolerance": "5s"}],
+    "schema_errors": [{"match_tolerance": "1ms"}],
+}
+
+
+_ENGINES: dict[str, tuple] = {}
+
+
+@pytest.fixture(scope="module")
+def replay_engines():
+    """replay → (DuckDB, chDB) holding it, loaded once per module."""
+
+    def get(replay: str):
+        if replay not in _ENGINES:
+            con = la.connect()
+            la.ingest([str(SAMPLES / replay)], con)
+            _ENGINES[replay] = (DuckDBEngine(con), open_engine("chdb", con))
+        return _ENGINES[replay]
+
+    yield get
+    for duck, ch in _ENGINES.values():
+        ch.close()
+        duck.con.close()
+    _ENGINES.clear()
+
+
+def _cases():
+    """Every ported detector on every replay at 1m; on the incident also the whole range
+    as one window and the parameter variants (the CPU of this machine is shared)."""
+    for replay in REPLAYS:
+        for name in PORTED:
+            yield replay, name, {}, "1m"
+            if replay == REPLAYS[0]:
+                yield replay, name, {}, "all"
+                for params in VARIANTS.get(name, []):
+                    yield replay, name, params, "30s"
+
+
+@pytest.mark.parametrize(
+    ("replay", "name", "params", "window"), list(_cases()), ids=lambda v: str(v) if v else "defaults"
+)
+def test_same_findings_on_duckdb_and_chdb(replay_engines, replay, name, params, window):
+    duck, ch = replay_engines(replay)
+    with EngineAnalysis(duck, window=window) as a, EngineAnalysis(ch, window=window) as b:
+        expected = a.finding(name, **params)
+        got = b.finding(name, **params)
+    assert got.time_range == expected.time_range
+    assert got.inputs == expected.inputs
+    assert got.missing == expected.missing and got.caveats == expected.caveats
+    assert_frame_equal(got.frame, expected.frame)
+    for metric in expected.metric_columns:
+        assert got.total(metric) == expected.total(metric), metric
+    assert got.started() == expected.started() and got.stopped() == expected.stopped()
+    assert_frame_equal(got.per_window(), expected.per_window())
+
+
+def test_replays_exercise_the_ported_detectors():
+    """The equality above is worth something only if the replays give rows: the incident
+    has schema errors, a conflict storm and status storms."""
+    con = la.connect()
+    la.ingest([str(SAMPLES / "eventlive-incident")], con)
+    with EngineAnalysis(DuckDBEngine(con)) as a:
+        for name in PORTED:
+            assert a.finding(name).frame.height > 0, name
+
+
+def test_input_counts_and_range_come_from_the_engine():
+    """The chDB engine answers the analysis layer's own queries (data span, rows per
+    table) from its tables: a range with no events there gives the same notice."""
+    con = la.connect()
+    la.ingest([str(SAMPLES / "eventlive-fixed")], con)
+    ch = open_engine("chdb", con)
+    try:
+        far = datetime(2001, 1, 1, tzinfo=UTC)
+        with EngineAnalysis(ch, since=far, until=far + timedelta(hours=1)) as b, EngineAnalysis(
+            DuckDBEngine(con), since=far, until=far + timedelta(hours=1)
+        ) as a:
+            assert b.notice == a.notice and b.notice
+            assert b.rows("edge_logs") == 0
+        with EngineAnalysis(ch) as b, EngineAnalysis(DuckDBEngine(con)) as a:
+            assert b.rows("edge_logs") == a.rows("edge_logs") > 0
+            assert b.rows("edge_logs", "user_id") == a.rows("edge_logs", "user_id")
+    finally:
+        ch.close()
+
+
+def test_unsupported_detector_says_so_instead_of_answering():
+    con = la.connect()
+    ch = open_engine("chdb", con)
+    try:
+        missing = [spec.name for spec, reason in support_table("chdb") if reason]
+        assert "hot_path_cost" in missing
+        assert not set(PORTED) & set(missing)
+        with EngineAnalysis(ch) as b, pytest.raises(DetectorError, match="not supported on engine chdb"):
+            b.finding("hot_path_cost")
+    finally:
+        ch.close()
+    assert all(reason is None for _, reason in support_table("duckdb"))
+
+
+def test_time_buckets_match_duckdb_before_and_after_the_origin():
+    """det_bucket floors like time_bucket, also for times before the 2000-01-03 origin and
+    for widths that do not divide a day."""
+    import duckdb
+
+    from loganalyze.findings import BUCKET_ORIGIN
+
+    ch = chdb_engine()
+    try:
+        ch.prepare()
+        times = ["1999-12-31 23:59:59.5", "2000-01-03 00:00:00", "2026-03-12 10:05:07.123456"]
+        for width in (timedelta(seconds=7), timedelta(minutes=1), timedelta(days=1)):
+            for text in times:
+                ts = datetime.fromisoformat(text).replace(tzinfo=UTC)
+                want = duckdb.execute(
+                    "SELECT time_bucket($w, $ts, $o)", {"w": width, "ts": ts, "o": BUCKET_ORIGIN}
+                ).fetchall()[0][0]
+                got = ch.backend.query_arrow(
+                    "SELECT det_bucket({ts:DateTime64(6, 'UTC')}, {w:Int64}, "
+                    "toUnixTimestamp64Micro({o:DateTime64(6, 'UTC')})) AS b",
+                    {"ts": text, "w": width // timedelta(microseconds=1), "o": "2000-01-03 00:00:00"},
+                    {},
+                ).column("b")[0].as_py()
+                assert got == want, (width, text)
+    finally:
+        ch.close()
+
+
+def test_ddl_has_every_column_of_the_schema():
+    ddl = "\n".join(schema_ddl())
+    for table, columns in table_columns():
+        assert f"CREATE TABLE IF NOT EXISTS `{table}`" in ddl
+        for column, _, _ in columns:
+            assert f"`{column}`" in ddl
+    assert "ORDER BY ts" in ddl and "MergeTree" in ddl
+
+
+def test_every_clickhouse_body_is_a_known_detector():
+    from loganalyze.detectors import list_detectors
+
+    known = {spec.name for spec in list_detectors()}
+    for path in (Path(la.__file__).parent / "engines" / "clickhouse" / "queries").glob("[!_]*.sql"):
+        assert path.stem in known
+        assert supported(path.stem) and "--@include" not in (body(path.stem) or "")
