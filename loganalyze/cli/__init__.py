@@ -14,6 +14,7 @@ import typer
 from . import check as _check
 from . import data as _data
 from . import detect as _detect
+from . import engines as _engines
 from . import pull as _pull
 from . import report as _report
 from . import serve as _serve
@@ -74,7 +75,7 @@ def _root(
     except LogAnalyzeError as exc:
         raise fail(exc) from None
 
-for _module in (_data, _pull, _detect, _check, _report, _synth, _serve):
+for _module in (_data, _pull, _detect, _engines, _check, _report, _synth, _serve):
     _module.register(app)
 
 

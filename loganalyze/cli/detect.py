@@ -22,6 +22,7 @@ from .common import (
     stderr,
     typed_range,
 )
+from .engines import ClickhouseUrlOption, EngineOption, finding_on_engine
 from .pull import ProjectOption, pull_first
 
 FORMATS = ("table", "json", "csv")
@@ -49,16 +50,24 @@ def detectors_command(
         bool,
         typer.Option("--json/--no-json", help="Print the detectors as a JSON array on stdout."),
     ] = False,
+    engine: EngineOption = "duckdb",
 ) -> None:
     """List the detectors: name, title, what each finds and its parameters (--param k=v)."""
-    from ..detectors import list_detectors
+    from ..engines import support_table
 
     try:
-        specs = list_detectors()
+        support = support_table(engine)
     except LogAnalyzeError as exc:
         raise fail(exc) from None
+    specs = [spec for spec, _ in support]
+    unsupported = {spec.name: reason for spec, reason in support if reason}
     if as_json:
-        print(json.dumps([_spec_dict(s) for s in specs], indent=2))
+        rows = [
+            {**_spec_dict(s), "engine": engine, "supported": s.name not in unsupported,
+             "unsupported_reason": unsupported.get(s.name)}
+            for s in specs
+        ]
+        print(json.dumps(rows, indent=2))
         return
     from rich.console import Console
     from rich.table import Table
@@ -77,7 +86,10 @@ def detectors_command(
             f"{p.name}: {p.type} = {_show(p.default)}" + (f" — {p.doc}" if p.doc else "")
             for p in spec.params
         )
-        grid.add_row(spec.name, f"[bold]{spec.title}[/]\n{spec.finds}", params or "-")
+        finds = f"[bold]{spec.title}[/]\n{spec.finds}"
+        if spec.name in unsupported:
+            finds += f"\n[red]not on {engine}:[/] {unsupported[spec.name]}"
+        grid.add_row(spec.name, finds, params or "-")
     Console().print(grid)
 
 
@@ -104,6 +116,8 @@ def run_command(
     ] = "table",
     project: ProjectOption = None,
     tz: TzOption = None,
+    engine: EngineOption = "duckdb",
+    clickhouse_url: ClickhouseUrlOption = None,
 ) -> None:
     """Run one detector over the database (or over log PATHs, ingested in memory first)."""
     from ..analysis import detect
@@ -117,8 +131,14 @@ def run_command(
         params = {**current_config().detector_params(name), **parse_param_assignments(param)}
         since, until = typed_range(since, until, tz)
         pull_first(project, db, since, until, last, paths)
-        con = _open(db, paths)
-        finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
+        if engine == "duckdb":
+            con = _open(db, paths)
+            finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
+        else:
+            finding = finding_on_engine(
+                engine, clickhouse_url, lambda: _open(db, paths), name,
+                since=since, until=until, last=last, window=window, **params,
+            )
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     if finding.notice:

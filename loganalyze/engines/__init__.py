@@ -100,6 +100,38 @@ def open_engine(name: str, con=None, *, url: str | None = None) -> Engine:
     return server_engine(url)
 
 
+def init_engine(
+    name: str, *, db=None, url: str | None = None, chdb_path: str | None = None
+) -> str:
+    """Create the normalized tables on an engine → where they are. duckdb: the database
+    file (`--db`, else $LOGANALYZE_DB, else ./loganalyze.duckdb); chdb: a chDB store at
+    `chdb_path`; clickhouse: the server at `url` (CREATE TABLE IF NOT EXISTS: an existing
+    table is left as it is)."""
+    check_engine(name)
+    if name == "duckdb":
+        from ..store import connect, resolve_db_path
+
+        target = resolve_db_path(db, have_paths=False)
+        connect(target).close()
+        return target
+    if name == "chdb":
+        if not chdb_path:
+            raise UsageError(
+                "--engine chdb needs --chdb-path DIR for tables that outlive this process",
+                hint="`loganalyze run NAME --engine chdb` loads the DuckDB database by itself",
+            )
+        from .clickhouse import chdb_engine
+
+        chdb_engine(chdb_path).close()
+        return chdb_path
+    engine = open_engine(name, url=url)
+    try:
+        engine.create_tables()  # type: ignore[attr-defined]
+    finally:
+        engine.close()
+    return str(url)
+
+
 def support_table(engine_name: str) -> list[tuple[DetectorSpec, str | None]]:
     """Every detector with why it cannot run on `engine_name` (None = it runs there)."""
     check_engine(engine_name)
@@ -108,6 +140,19 @@ def support_table(engine_name: str) -> list[tuple[DetectorSpec, str | None]]:
     from .clickhouse import UNSUPPORTED_REASON, supported
 
     return [(s, None if supported(s.name) else UNSUPPORTED_REASON) for s in list_detectors()]
+
+
+def require_support(engine_name: str, detector: str) -> None:
+    """Refuse a detector the engine cannot run, before any data is moved."""
+    spec = get_detector(detector)
+    for listed, reason in support_table(engine_name):
+        if listed.name == spec.name and reason:
+            from ..errors import DetectorError
+
+            raise DetectorError(
+                f"detector {spec.name} is not supported on engine {engine_name}: {reason}",
+                hint=f"`loganalyze detectors --engine {engine_name}` lists what runs there",
+            )
 
 
 class EngineAnalysis(Analysis):
@@ -158,6 +203,8 @@ __all__ = [
     "EngineAnalysis",
     "check_engine",
     "detect_on",
+    "init_engine",
     "open_engine",
+    "require_support",
     "support_table",
 ]

@@ -217,7 +217,13 @@ class ChdbBackend:
     a database of its own (dropped on close unless it lives at `path`)."""
 
     def __init__(self, path: str | None = None, database: str | None = None) -> None:
-        from chdb import session
+        try:
+            from chdb import session
+        except ImportError:
+            raise UsageError(
+                "--engine chdb needs the chdb package",
+                hint="pip install 'loganalyze[clickhouse]'",
+            ) from None
 
         self._session = session.Session(path) if path else session.Session()
         self.database = database or ("loganalyze" if path else "loganalyze_" + uuid.uuid4().hex[:12])
@@ -255,7 +261,7 @@ class ServerBackend:
         except ImportError:
             raise UsageError(
                 "--engine clickhouse needs the clickhouse-connect package",
-                hint="pip install clickhouse-connect",
+                hint="pip install 'loganalyze[clickhouse]'",
             ) from None
         try:
             self._client = clickhouse_connect.get_client(dsn=url)
