@@ -17,6 +17,7 @@ closes, so nothing outlives the analysis and no later write can leave a stale re
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import warnings
 from dataclasses import dataclass
@@ -37,13 +38,27 @@ from .detectors import (
 )
 from .findings import BUCKET_ORIGIN, Finding
 from .store import LOG_TABLES, quote_ident
-from .timeparse import TimeRange, bounded_window, parse_duration, resolve_range
+from .timeparse import TimeRange, bounded_window, resolve_range
 
 _NOWHERE = datetime(1970, 1, 1, tzinfo=UTC)
 # The width of the single window of an unbounded range (an empty database).
 _UNBOUNDED = timedelta(days=365_000)
 _DAY = timedelta(days=1)
 _session_ids = itertools.count(1)
+
+
+LINE_TEXT: dict[str, str] = {
+    "edge_logs": "coalesce(event_message, concat_ws(' ', method, path, CAST(status AS VARCHAR)))",
+    "postgres_logs": "concat_ws(' ', severity || ':', CASE WHEN sqlstate IS NOT NULL THEN '[' || sqlstate || ']' END, message, CASE WHEN statement IS NOT NULL THEN '— STATEMENT: ' || statement END)",
+    "auth_logs": "coalesce(event_message, msg)",
+    "realtime_logs": "message",
+    "postgrest_logs": "message",
+    "function_edge_logs": "message",
+    "supavisor_logs": "message",
+    "vercel_logs": "concat_ws(' ', method, path, CAST(status AS VARCHAR), message)",
+    "cron_runs": "concat_ws(' ', 'job', CAST(jobid AS VARCHAR), status || ':', command, '→', return_message)",
+}
+"""How one row of each log table reads as a line, for example lines in reports."""
 
 
 class EmptyRangeWarning(UserWarning):
@@ -64,10 +79,19 @@ SHARED_RESULTS = (
     # hot_path_cost and load_projection: the attribution ASOF join is their main cost.
     SharedResult("det_route_calls($since, $until, $burst_gap)", ("since", "until", "burst_gap")),
     SharedResult("det_participant_minutes($since, $until)", ("since", "until")),
+    # auth_user_latency runs per caller and, for the report's timeline, over all callers.
+    SharedResult(
+        "det_auth_calls($since, $until, '/auth/v1/user', $match_tolerance, $prefer)",
+        ("since", "until", "match_tolerance", "prefer"),
+    ),
+    # db_errors and schema_errors: each error once across three logs (two ASOF joins).
+    SharedResult("det_db_errors($since, $until, $match_tolerance)", ("since", "until", "match_tolerance")),
 )
 
 
-def window_buckets(window: str | timedelta, time_range: TimeRange) -> tuple[timedelta, datetime, str | None]:
+def window_buckets(
+    window: str | timedelta, time_range: TimeRange
+) -> tuple[timedelta, datetime, str | None]:
     """Bucket width, origin and a note for `$window`/`$origin`: a duration on the fixed
     origin (widened, with the note saying so, when the range would hold too many
     windows), or `"all"` for one window covering the whole range."""
@@ -146,11 +170,12 @@ class Analysis:
 
     def close(self) -> None:
         """Drop the shared temp tables this analysis built."""
+        import duckdb
+
         for table in self._tables.values():
-            try:
+            # a closed connection has nothing left to drop
+            with contextlib.suppress(duckdb.Error):
                 self.con.execute("DROP TABLE IF EXISTS " + quote_ident(table))
-            except Exception:  # noqa: BLE001 - a closed connection has nothing to drop
-                pass
         self._tables.clear()
         self._built.clear()
 
@@ -189,7 +214,8 @@ class Analysis:
                 series = self._run(spec, self._bind(series_values, width, origin))
         inputs = {t: self.rows(t) for t in spec.tables}
         missing = tuple(
-            " or ".join(group) + (" has" if len(group) == 1 else ": none has") + " rows in the range"
+            (group[0] + " has no" if len(group) == 1 else " or ".join(group) + ": none has")
+            + " rows in the range"
             for group in spec.needs
             if not any(inputs[t] for t in group)
         )
@@ -242,8 +268,37 @@ class Analysis:
         after = TimeRange(stopped, self.time_range.end, None, None)
         return sum(table_rows(self.con, t, after) for t in finding.spec.tables)
 
+    def examples(self, finding: Finding, limit: int = 3) -> list[tuple[datetime, str, str]]:
+        """Raw log lines of what the finding found — (ts, table, line) from the tables
+        and conditions its header declares (`example`), taken from its busiest window
+        first — so a reader sees the evidence itself."""
+        if not finding.spec.examples or not finding.found:
+            return []
+        peak = finding.peak_window()
+        since = peak[0] if peak is not None else self.time_range.start
+        until = since + finding.window if peak is not None else self.time_range.end
+        out: list[tuple[datetime, str, str]] = []
+        for table, condition in finding.spec.examples:
+            if len(out) >= limit or table not in LINE_TEXT:
+                continue
+            rows = self.con.execute(
+                "SELECT ts, "
+                + LINE_TEXT[table]
+                + " AS line FROM "
+                + quote_ident(table)
+                + " WHERE ts >= $since AND ts < $until AND ("
+                + condition
+                + ") "
+                "ORDER BY ts, id LIMIT $n",
+                {"since": since or _NOWHERE, "until": until or _NOWHERE, "n": limit - len(out)},
+            ).fetchall()
+            out.extend((ts, table, " ".join(str(line).split())) for ts, line in rows if line)
+        return out
+
     # ------------------------------------------------------------ internals
-    def _bind(self, values: dict[str, object], width: timedelta, origin: datetime) -> dict[str, object]:
+    def _bind(
+        self, values: dict[str, object], width: timedelta, origin: datetime
+    ) -> dict[str, object]:
         bound: dict[str, object] = dict(values)
         # An empty database has no range: bind an empty one so every $since/$until is typed.
         bound.update(
@@ -272,7 +327,10 @@ class Analysis:
                     prepare(self.con)
                     table = self._tables.get(shared.call, table)
                     self.con.execute(
-                        "CREATE OR REPLACE TEMP TABLE " + quote_ident(table) + " AS SELECT * FROM " + shared.call,
+                        "CREATE OR REPLACE TEMP TABLE "
+                        + quote_ident(table)
+                        + " AS SELECT * FROM "
+                        + shared.call,
                         {name: bound[name] for name in shared.params},
                     )
                     self._tables[shared.call] = table

@@ -18,21 +18,18 @@ data's real span, and `run_detector()` issues an `EmptyRangeWarning` with that t
 from __future__ import annotations
 
 import hashlib
-import math
 import re
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from .errors import DetectorError
-from .findings import BUCKET_ORIGIN, METRIC_KINDS, Caveat, Finding, Metric
-from .timeparse import TimeRange, bounded_window, parse_duration, parse_instant, resolve_range
+from .findings import METRIC_KINDS, Caveat, Metric
+from .timeparse import parse_duration, parse_instant
 
 PARAM_TYPES = ("interval", "timestamp", "integer", "double", "varchar", "boolean")
 BOUND_FOR_EVERY_DETECTOR = ("since", "until", "window", "origin")
@@ -81,6 +78,14 @@ class DetectorSpec:
     """(column, value): rows holding that value are the totals; the others break them down."""
     series_params: tuple[tuple[str, str], ...] = ()
     """Parameters that give one row per window when the default rows merge windows."""
+    headline: str | None = None
+    """A template naming the top subject (`{sqlstate} `{message}``): the detector finds
+    problems, and the report's headline states them in one sentence."""
+    headline_when: str | None = None
+    """`METRIC OP NUMBER` over the totals: the headline only when it holds."""
+    examples: tuple[tuple[str, str], ...] = ()
+    """(table, SQL condition on its columns): where the raw log lines of what the
+    detector finds are, for the report's examples."""
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -132,6 +137,10 @@ def queries_dir() -> Path:
 
 
 _HEADER_LINE = re.compile(r"^--\s*([a-z_]+)(?:\s+([A-Za-z_][A-Za-z0-9_.]*))?\s*:\s*(.*)$")
+_EXAMPLE_TABLES = (
+    "edge_logs", "postgres_logs", "auth_logs", "realtime_logs", "postgrest_logs",
+    "function_edge_logs", "supavisor_logs", "vercel_logs", "cron_runs",
+)  # fmt: skip
 _METRIC_DECL = re.compile(r"^([a-z]+)\s*(?:\[([^\]]*)\])?\s*(?:--\s*(.*))?$")
 _PARAM_DECL = re.compile(r"^([a-z]+)\s*=\s*(.*?)\s*(?:--\s*(.*))?$")
 _BOUND_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -144,6 +153,7 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
     metrics: list[Metric] = []
     needs: list[tuple[str, ...]] = []
     caveats: list[Caveat] = []
+    examples: list[tuple[str, str]] = []
     last_key: str | None = None
     for raw in sql.splitlines():
         line = raw.strip()
@@ -157,6 +167,12 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
                 fields[last_key] += " " + text
             continue
         key, param_name, value = match.group(1), match.group(2), match.group(3).strip()
+        if key == "example":
+            if not param_name or param_name not in _EXAMPLE_TABLES:
+                raise DetectorError(f"{path}: `-- example TABLE: CONDITION` needs a log table: {line}")
+            examples.append((param_name, value))
+            last_key = None
+            continue
         if key in ("param", "metric", "caveat"):
             if not param_name:
                 raise DetectorError(f"{path}: `-- {key}` without a name: {line}")
@@ -204,6 +220,9 @@ def parse_header(sql: str, path: Path) -> DetectorSpec:
         needs=tuple(needs),
         caveats=tuple(caveats),
         rollup=_rollup(fields.get("rollup"), path),
+        headline=fields.get("headline") or None,
+        examples=tuple(examples),
+        headline_when=fields.get("headline_when") or None,
         series_params=tuple(
             (k.strip(), v.strip())
             for k, _, v in (a.partition("=") for a in _names(fields.get("series", "")))

@@ -241,7 +241,9 @@ class Finding:
             return None
         last_end = series["window_start"].max() + self.window  # type: ignore[operator]
         end = self.time_range.end
-        if end is not None and last_end >= window_start_of(end - timedelta(microseconds=1), self.window):
+        if end is not None and last_end >= window_start_of(
+            end - timedelta(microseconds=1), self.window
+        ):
             return None  # the last (possibly partial) window still has events
         return last_end
 
@@ -272,7 +274,9 @@ class Finding:
             value = self.total(name)
             if value:
                 metric = self.metric(name)
-                prefix = "" if metric.adds_up or metric.kind in ("peak", "min") else _merge_word(metric)
+                prefix = (
+                    "" if metric.adds_up or metric.kind in ("peak", "min") else _merge_word(metric)
+                )
                 out.append(Figure(prefix + metric.text, value, metric.unit, name))
         return out
 
@@ -295,7 +299,9 @@ class Finding:
         if order is not None:
             descending = self.metric(order).merge != "min"
             grouped = grouped.sort(
-                [order, *subjects], descending=[descending] + [False] * len(subjects), nulls_last=True
+                [order, *subjects],
+                descending=[descending] + [False] * len(subjects),
+                nulls_last=True,
             )
         else:
             grouped = grouped.sort(subjects, nulls_last=True)

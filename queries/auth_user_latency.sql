@@ -7,6 +7,8 @@
 --   auth_logs is counted once and measured by the `prefer`red log (det_auth_calls in
 --   _macros.sql).
 -- rank: 40
+-- headline: GET /auth/v1/user
+-- headline_when: p95_ms >= 1000
 -- param per_user: boolean = false -- one row per user (user_id is null when false)
 -- param per_caller: boolean = true -- one row per caller kind (caller is '(all)' when false)
 -- param prefer: varchar = edge -- which log measures a call both saw: edge (gateway origin time) or auth (GoTrue duration)
@@ -21,6 +23,8 @@
 -- metric p99_ms: latency [ms] -- p99 latency
 -- metric max_ms: latency [ms] -- slowest call
 -- needs: edge_logs | auth_logs
+-- example edge_logs: path = '/auth/v1/user'
+-- example auth_logs: path = '/auth/v1/user'
 -- details: sources
 -- events: count
 SELECT time_bucket($window, ts, $origin) AS window_start,

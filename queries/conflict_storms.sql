@@ -9,6 +9,7 @@
 --   edge_logs. With min_count=1 and multiple=0 every window with a conflict is kept, so
 --   the episodes add up to all conflicts.
 -- rank: 20
+-- headline: duplicate keys on {table_name} ({constraint_name})
 -- param min_count: integer = 10 -- fewest conflicts in a window for a storm
 -- param multiple: double = 3.0 -- a storm starts at a window with at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
@@ -20,6 +21,8 @@
 -- metric windows: count [windows] -- storm windows
 -- metric baseline_median: level [conflicts] -- baseline median per window
 -- needs: postgres_logs | postgrest_logs | edge_logs
+-- example postgres_logs: sqlstate IN ('23505', '23P01')
+-- example edge_logs: status = 409
 -- series: episodes=false
 -- details: window_end, peak_window
 -- events: count

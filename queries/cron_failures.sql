@@ -8,6 +8,7 @@
 --   (pg_cron's "connection failed") and fall outside every range. count = failures;
 --   runs / failed_runs from cron_runs; log_errors = failures only the Postgres log shows.
 -- rank: 100
+-- headline: pg_cron job {jobid} failed
 -- param match_tolerance: interval = 2s -- how late a job's log error may follow its run's end
 -- subject: jobid, command
 -- metric count: count [failures] -- failed runs
@@ -15,6 +16,7 @@
 -- metric failed_runs: count [runs] -- runs marked failed
 -- metric log_errors: count [failures] -- failures only the Postgres log shows
 -- needs: cron_runs | postgres_logs
+-- example cron_runs: status = 'failed'
 -- details: last_error
 -- events: count
 WITH runs AS (

@@ -13,6 +13,7 @@
 -- metric postgrest_count: count [errors] -- seen in PostgREST's log only
 -- metric edge_count: count [errors] -- seen at the API gateway only
 -- needs: postgres_logs | postgrest_logs | edge_logs
+-- example postgres_logs: severity IN ('ERROR', 'FATAL', 'PANIC') AND sqlstate NOT LIKE '0%'
 -- details: sources
 -- events: count
 SELECT time_bucket($window, ts, $origin) AS window_start, sqlstate,

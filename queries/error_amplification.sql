@@ -15,6 +15,7 @@
 -- metric users: distinct [callers] -- callers
 -- needs: edge_logs
 -- caveat edge_logs.user_id: no JWT subjects at the API gateway: callers are told apart by session or IP only, so callers behind one address merge into one and their follow-ups add up
+-- example edge_logs: status BETWEEN 400 AND 499 AND path LIKE '/rest/v1/%'
 -- events: count
 WITH calls AS (
     -- Partition keys are hashed: sorting on long query strings costs more than the rest.
@@ -27,12 +28,18 @@ WITH calls AS (
     FROM det_edge($since, $until)
     WHERE path LIKE '/rest/v1/%'
 ),
+-- Only chains with a 4xx can yield a row, and a chain's counts come from its own calls:
+-- the windows below sort just those chains (a request key lies in one chain).
+erring_chains AS (
+    SELECT DISTINCT chain_key FROM calls WHERE status BETWEEN 400 AND 499
+),
 scored AS (
     SELECT *,
            count(*) OVER chain - 1 AS later_calls,
            sum(is_write) OVER chain - is_write AS later_writes,
            lead(ts) OVER (PARTITION BY request_key ORDER BY ts) AS next_same
     FROM calls
+    SEMI JOIN erring_chains USING (chain_key)
     WINDOW chain AS (PARTITION BY chain_key ORDER BY ts
                      RANGE BETWEEN CURRENT ROW AND $follow_within FOLLOWING)
 ),

@@ -5,6 +5,7 @@
 --   the same user within reuse_interval of it. From auth_logs and edge_logs
 --   (POST /auth/v1/token), each call once.
 -- rank: 50
+-- headline: refresh_token_already_used
 -- param reuse_interval: interval = 10s -- GoTrue's refresh-token reuse interval (hosted default 10 s)
 -- param match_tolerance: interval = 2s -- how far apart edge and auth rows of one call may be
 -- subject: user_id
@@ -13,6 +14,8 @@
 -- metric grants: count [grants] -- refresh grants
 -- metric failed_grants: count [grants] -- failed refresh grants
 -- needs: auth_logs | edge_logs
+-- example auth_logs: error_code = 'refresh_token_already_used'
+-- example edge_logs: error_code = 'refresh_token_already_used'
 -- events: count
 WITH grants AS (
     SELECT *,

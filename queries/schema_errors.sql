@@ -7,6 +7,7 @@
 --   counted once (see det_db_errors in _macros.sql for the matching rule). Gateway-only
 --   events carry no message.
 -- rank: 10
+-- headline: {sqlstate} `{message}`
 -- param match_tolerance: interval = 1s -- how far apart two sources' rows of one event may be
 -- subject: sqlstate, relation, column_name, message
 -- metric count: count [errors] -- schema errors
@@ -14,6 +15,8 @@
 -- metric postgrest_count: count [errors] -- seen in PostgREST's log
 -- metric edge_count: count [errors] -- seen at the API gateway
 -- needs: postgres_logs | postgrest_logs | edge_logs
+-- example postgres_logs: sqlstate LIKE '42%' AND severity IN ('ERROR', 'FATAL')
+-- example edge_logs: error_code LIKE '42%' OR error_code LIKE 'PGRST2%'
 -- details: sources
 -- events: count
 WITH events AS (

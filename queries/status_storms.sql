@@ -4,6 +4,7 @@
 --   class (400, 401/403, 409, 429, 5xx, 4xx other) and path, with the same storm and
 --   episode rules as conflict_storms.
 -- rank: 30
+-- headline: HTTP {status_class} on {path} ({source})
 -- param min_count: integer = 10 -- fewest responses in a window for a storm
 -- param multiple: double = 3.0 -- a storm starts at a window with at least this multiple of the baseline median
 -- param baseline_windows: integer = 10 -- windows before a window that form its baseline
@@ -14,6 +15,8 @@
 -- metric windows: count [windows] -- storm windows
 -- metric baseline_median: level [responses] -- baseline median per window
 -- needs: edge_logs | vercel_logs
+-- example edge_logs: status >= 400
+-- example vercel_logs: status >= 400
 -- series: episodes=false
 -- details: window_end, peak_window
 -- events: count

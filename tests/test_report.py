@@ -180,7 +180,7 @@ def test_an_empty_database_reports_that_it_holds_nothing() -> None:
     assert empty.found == []
     assert "no events" in (empty.notice or "")
     text = rich_text(empty)
-    assert "No detector found anything" in text
+    assert "No data: the database holds no log rows" in text
     assert "none (the database holds no log rows)" in text
     assert json.loads(render_json(empty))["notice"] == empty.notice
 
@@ -278,8 +278,8 @@ def test_html_is_one_self_contained_file_with_every_chart(report) -> None:
     assert refs.scripts_with_src == 0
     assert page.count("Plotly.newPlot(") == 1 + len(report.found)
     assert refs.charts == ["timeline"] + [r.name for r in report.found]
-    # the findings list links every section it names
-    assert refs.anchors == [f"detector-{r.name}" for r in report.found]
+    # the table of contents links the story's parts, then every finding, in order
+    assert refs.anchors == ["headline", "timeline"] + [f"detector-{r.name}" for r in report.found]
     assert set(refs.anchors) <= refs.ids
     assert "fix deployed" in page
     # the mark is drawn at 10:05 Seoul time on the shared (Seoul) time axis
@@ -319,7 +319,7 @@ def test_dod_verdicts_appear_in_every_format(incident_con, tmp_path) -> None:
     assert (verdict.id, verdict.verdict, verdict.observed) == ("P0-1", "fail", str(SCHEMA_ERRORS))
     assert "P0-1" in rich_text(report) and "FAIL" in rich_text(report)
     assert (
-        "| P0-1 | FAIL | fail | no registrations.id errors | 37 | count == 0 |"
+        "| P0-1 | FAIL | fail | no registrations.id errors | 37 | — | count == 0 |"
         in render_markdown(report)
     )
     assert json.loads(render_json(report))["dod"]["checks"][0]["verdict"] == "fail"

@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -572,11 +571,8 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """SQL helpers every reader may use (temporary: they live with the connection)."""
-    sqlstate.install(con)  # the catalog table la_infer_sqlstate reads
-    sql = resources.files("loganalyze.ingest").joinpath("macros.sql").read_text(encoding="utf-8")
-    con.execute(sql)
+install_macros = sqlstate.install_macros
+"""SQL helpers every reader may use (temporary: they live with the connection)."""
 
 
 ProgressCallback = Callable[[str, int, int], None]

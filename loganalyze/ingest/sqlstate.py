@@ -87,10 +87,15 @@ def install(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_LOAD_SQL, {"path": catalog_path()})
 
 
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The SQL helpers every reader may use (ingest/macros.sql, temporary: they live with
+    the connection), with the catalog table `la_infer_sqlstate` among them reads."""
+    install(con)
+    con.execute(resources.files("loganalyze.ingest").joinpath("macros.sql").read_text(encoding="utf-8"))
+
+
 def infer(con: duckdb.DuckDBPyConnection, messages: list[str]) -> list[str | None]:
     """The inferred SQLSTATE of each message (None where no template matches)."""
-    from .core import install_macros  # core imports this module
-
     install_macros(con)
     rows = con.execute(
         "SELECT la_infer_sqlstate(m) FROM unnest($messages) WITH ORDINALITY AS t(m, i) ORDER BY i",

@@ -140,15 +140,7 @@ def timeline_figure(report: Report, marks: Sequence[Mark] = ()) -> go.Figure:
             ["series", "axis"], maintain_order=True
         ):
             fig.add_trace(
-                go.Scatter(
-                    x=_local(part, "window_start", report.tz),
-                    y=part["value"],
-                    name=str(series),
-                    mode="lines+markers",
-                    marker={"size": 4},
-                    line={"dash": "dot" if axis == "y2" else "solid"},
-                    legend=legend,
-                ),
+                series_trace(report, part, str(series), counts=series not in panel.gauges, legend=legend, dashed=axis == "y2"),
                 row=row,
                 col=1,
                 secondary_y=(axis == "y2") if panel.y2_title else None,
@@ -171,7 +163,8 @@ def timeline_figure(report: Report, marks: Sequence[Mark] = ()) -> go.Figure:
         }
     x_range = _x_range(report)
     fig.update_xaxes(range=x_range, showticklabels=True)
-    fig.update_yaxes(rangemode="tozero")
+    # zero-based, round ticks on both scales (the second one never mirrors the first's grid)
+    fig.update_yaxes(rangemode="tozero", tickmode="auto", nticks=5, tickformat=",~g")
     fig.update_xaxes(title_text=f"time ({zone_label(report.tz, report.start)})", row=rows, col=1)
     fig.update_layout(
         title={"text": f"Incident timeline (per {report.window_text} window)", "x": 0},
@@ -180,11 +173,66 @@ def timeline_figure(report: Report, marks: Sequence[Mark] = ()) -> go.Figure:
         margin={"l": 70, "r": 260, "t": 90, "b": 60},
         hovermode="x unified",
         showlegend=True,
+        barmode="stack",
+        bargap=0.05,
         **layout,
     )
     shade_uncovered(fig, report)
     add_marks(fig, marks, report.tz)
     return fig
+
+
+PARTIAL_OPACITY = 0.35
+
+
+def partial_mask(report: Report, starts: pl.Series) -> list[bool]:
+    """For each window start: whether the range covers that window only in part (the
+    first or the last window), so its count dips with nothing having changed."""
+    if report.start is None or report.end is None:
+        return [False] * starts.len()
+    return [
+        start < report.start or start + report.window > report.end for start in starts.to_list()
+    ]
+
+
+def series_trace(
+    report: Report,
+    part: pl.DataFrame,
+    name: str,
+    *,
+    counts: bool,
+    legend: str | None = None,
+    dashed: bool = False,
+    value: str = "value",
+) -> go.BaseTraceType:
+    """Counts as bars spanning their window (partial windows faded, labelled in the
+    hover), measurements (latencies, rates, clients) as lines."""
+    import plotly.graph_objects as go
+
+    x = _local(part, "window_start", report.tz)
+    extra = {"legend": legend} if legend else {}
+    if counts:
+        partial = partial_mask(report, part["window_start"])
+        return go.Bar(
+            x=x,
+            y=part[value],
+            name=name,
+            offset=0,
+            width=report.window.total_seconds() * 1000,
+            marker={"opacity": [PARTIAL_OPACITY if p else 1.0 for p in partial]},
+            customdata=["partial window" if p else "" for p in partial],
+            hovertemplate="%{y:,}<extra>%{fullData.name} %{customdata}</extra>",
+            **extra,
+        )
+    return go.Scatter(
+        x=x,
+        y=part[value],
+        name=name,
+        mode="lines+markers",
+        marker={"size": 4},
+        line={"dash": "dot" if dashed else "solid"},
+        **extra,
+    )
 
 
 def _window_span(report: Report) -> tuple[datetime, datetime] | None:
@@ -297,19 +345,13 @@ def detector_figure(
         )
         series = frame.group_by(["subject", "window_start"]).agg(result.metric(value).merged())
         order = {label: i for i, label in enumerate([*keep.to_list(), "other"])}
+        counts = result.metric(value).adds_up
         for (label,), part in sorted(
             series.sort("window_start").group_by(["subject"], maintain_order=True),
             key=lambda item: order.get(item[0][0], len(order)),
         ):
-            fig.add_trace(
-                go.Scatter(
-                    x=_local(part, "window_start", report.tz),
-                    y=part[value],
-                    name=str(label),
-                    mode="lines+markers",
-                    marker={"size": 4},
-                )
-            )
+            fig.add_trace(series_trace(report, part, str(label), counts=counts, value=value))
+        fig.update_layout(barmode="stack", bargap=0.05)
         fig.update_xaxes(
             title_text=f"time ({zone_label(report.tz, report.start)})", range=_x_range(report)
         )

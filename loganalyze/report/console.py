@@ -13,15 +13,17 @@ from rich.text import Text
 from ..findings import Finding
 from .model import Report
 from .text import (
+    PARTIAL,
     caveat_texts,
+    chain_lines,
     first_sentence,
     header_facts,
+    headline_lines,
     key_number_text,
     offender_rows,
+    report_sparkline,
     seen_text,
-    sparkline,
     unjudged_text,
-    window_series,
 )
 
 VERDICT_STYLES = {"PASS": "green", "FAIL": "bold red", "WARN": "yellow", "INCONCLUSIVE": "magenta"}
@@ -32,10 +34,10 @@ def render_rich(report: Report, console: Console) -> None:
     console.print(_header(report))
     if report.notice:
         console.print(Text("note: " + report.notice, style="yellow"))
-    found = report.found
-    if not found:
-        console.print(Text("No detector found anything in this range.", style="green"))
-    for result in found:
+    console.print(_headline(report))
+    if report.dod is not None:
+        console.print(_dod_table(report))
+    for result in report.found:
         console.print(_result_panel(report, result))
     if report.quiet:
         console.print(
@@ -45,8 +47,23 @@ def render_rich(report: Report, console: Console) -> None:
     unjudged = unjudged_text(report)
     if unjudged:
         console.print(Text("Not judged, input missing: ", style="magenta") + Text(unjudged))
-    if report.dod is not None:
-        console.print(_dod_table(report))
+
+
+def _headline(report: Report) -> Panel:
+    """The few findings that matter, one sentence each, and the causal chains."""
+    healthy = not report.headlines
+    lines = [
+        Text(("✓ " if healthy else "• ") + text, style="green" if healthy else "")
+        for text in headline_lines(report)
+    ]
+    lines += [Text("chain: ", style="bold") + Text(text) for text in chain_lines(report)]
+    return Panel(
+        Group(*lines),
+        title="[bold]Headline[/]",
+        title_align="left",
+        border_style="green" if healthy else "red",
+        box=box.ROUNDED,
+    )
 
 
 def _header(report: Report) -> Panel:
@@ -84,11 +101,12 @@ def _result_panel(report: Report, result: Finding) -> Panel:
         for row in rows:
             table.add_row(*row)
         parts.append(table)
-    spark = sparkline(window_series(report, result))
+    spark = report_sparkline(report, result)
     if spark.strip():
         parts.append(
             Text(f"{result.headline_label} per {report.window_text}  ", style="dim")
             + Text(spark, style="cyan")
+            + Text(f"  {PARTIAL} partial window" if PARTIAL in spark else "", style="dim")
         )
     style = "red" if result.rank < 30 else "yellow" if result.rank < 60 else "blue"
     return Panel(

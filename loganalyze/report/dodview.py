@@ -21,6 +21,8 @@ class DodVerdict:
     observed: str
     threshold: str
     detail: str = ""
+    baseline: str = "—"
+    """The baseline value a relative threshold read (— without one)."""
 
 
 @dataclass
@@ -54,6 +56,11 @@ def verdict_rows(check_report: Any) -> list[DodVerdict]:
                 observed=observed,
                 threshold=threshold,
                 detail=detail,
+                baseline=(
+                    format_value(deciding.baseline, "")
+                    if deciding is not None and deciding.baseline is not None
+                    else "—"
+                ),
             )
         )
     return rows

@@ -9,24 +9,35 @@ from ..findings import Finding
 from .model import Report
 from .text import (
     DOD_COLUMNS,
+    PARTIAL,
     caveat_texts,
+    chain_lines,
+    column_label,
+    cut,
     dod_rows,
     header_facts,
+    headline_lines,
     key_number_text,
     offender_rows,
+    offenders_title,
+    report_sparkline,
     seen_text,
-    sparkline,
     unjudged_text,
-    window_series,
 )
+from .zones import format_instant
 
 
 def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
-def _table(columns: list[str], rows: list[list[str]], right: Collection[str] = ()) -> list[str]:
-    lines = ["| " + " | ".join(_cell(c) for c in columns) + " |"]
+def _table(
+    columns: list[str],
+    rows: list[list[str]],
+    right: Collection[str] = (),
+    labels: list[str] | None = None,
+) -> list[str]:
+    lines = ["| " + " | ".join(_cell(c) for c in (labels or columns)) + " |"]
     lines.append("|" + "|".join("---:" if c in right else "---" for c in columns) + "|")
     lines.extend("| " + " | ".join(_cell(v) for v in row) + " |" for row in rows)
     return lines
@@ -43,18 +54,20 @@ def render_markdown(report: Report, *, redact: bool = True) -> str:
     lines.append("")
     if report.notice:
         lines += [f"> **Note:** {report.notice}", ""]
-    found = report.found
-    if not found:
-        lines += ["No detector found anything in this range.", ""]
-    for position, result in enumerate(found, start=1):
+    lines += ["## Headline", ""]
+    lines += [f"- {text}" for text in headline_lines(report)] + [""]
+    lines += [f"**Causal chain** — {text}" for text in chain_lines(report)]
+    if report.chains:
+        lines.append("")
+    if report.dod is not None:
+        lines += _dod(report)
+    for position, result in enumerate(report.found, start=1):
         lines += _section(report, result, position)
     if report.quiet:
         lines += ["**Nothing found by:** " + ", ".join(f"`{r.name}`" for r in report.quiet), ""]
     unjudged = unjudged_text(report)
     if unjudged:
         lines += [f"**Not judged, input missing:** {unjudged}", ""]
-    if report.dod is not None:
-        lines += _dod(report)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -67,11 +80,19 @@ def _section(report: Report, result: Finding, position: int) -> list[str]:
     lines += [line for text in caveat_texts(result) for line in (f"> **Caveat:** {text}", "")]
     columns, rows = offender_rows(result, report.tz)
     if rows:
-        lines += _table(columns, rows, right=set(result.metric_columns))
+        lines += [f"**{offenders_title(result)}**", ""]
+        labels = [column_label(result, c) for c in columns]
+        lines += _table(columns, rows, right=set(result.metric_columns), labels=labels)
         lines.append("")
-    spark = sparkline(window_series(report, result))
+    spark = report_sparkline(report, result)
     if spark.strip():
-        lines += [f"{result.headline_label} per {report.window_text}: `{spark}`", ""]
+        note = f" ({PARTIAL} partial window)" if PARTIAL in spark else ""
+        lines += [f"{result.headline_label} per {report.window_text}: `{spark}`{note}", ""]
+    examples = report.examples.get(result.name)
+    if examples:
+        lines += ["Example log lines:", "", "```"]
+        lines += [f"{format_instant(ts, report.tz)} {table}: {cut(line)}" for ts, table, line in examples]
+        lines += ["```", ""]
     return lines
 
 

@@ -9,10 +9,8 @@ caller judged a DoD over the same range, its verdicts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -21,6 +19,7 @@ from ..findings import Finding
 from ..store import LOG_TABLES, quote_ident
 from .dodview import DodSummary, summarize_dod
 from .query import query_frame
+from .story import Chain, Headline, chains, headlines
 from .timeline import build_timeline, empty_timeline
 from .zones import resolve_zone
 
@@ -60,6 +59,14 @@ class Report:
     """Why the range shows nothing (no data, or a range outside the data's span)."""
     title: str = "loganalyze report"
     """The heading of every rendering (`report --title`)."""
+    headlines: list[Headline] = field(default_factory=list)
+    """The findings that matter, most telling first, each one sentence (report.story)."""
+    chains: list[Chain] = field(default_factory=list)
+    """Causal chains the findings show, with their evidence."""
+    examples: dict[str, list[tuple[datetime, str, str]]] = field(default_factory=dict)
+    """Detector name → a few raw log lines (ts, table, line) of what it found."""
+    overview: dict[str, Any] = field(default_factory=dict)
+    """The counters a page opens with: events, HTTP requests and errors, database errors."""
 
     @property
     def found(self) -> list[Finding]:
@@ -165,10 +172,43 @@ def build_report(
             notice=analysis.notice,
             timeline=build_timeline(analysis, step),
             title=title or DEFAULT_TITLE,
+            headlines=headlines(results, zone),
+            chains=chains(results),
+            examples={f.name: analysis.examples(f) for f in results if f.found},
+            overview=overview(analysis, results),
         )
     if dod is not None:
         report.dod = summarize_dod(dod)
     return report
+
+
+def overview(analysis: Any, results: list[Finding]) -> dict[str, Any]:
+    """Events in the range, HTTP requests and error responses (gateway and app routes),
+    the error rate, and database errors (db_errors: each event once across sources)."""
+    from ..store import LOG_TABLES
+
+    time_range = analysis.time_range
+    if time_range.start is None:
+        return {"events": 0, "http_requests": 0, "http_errors": 0, "error_rate": None,
+                "db_errors": 0, "sources": 0}  # fmt: skip
+    events = {t: analysis.rows(t) for t in LOG_TABLES}
+    row = analysis.con.execute(
+        "SELECT count(*) FILTER (WHERE status IS NOT NULL), count(*) FILTER (WHERE status >= 400) "
+        "FROM (SELECT status FROM edge_logs WHERE ts >= $since AND ts < $until "
+        "UNION ALL SELECT status FROM vercel_logs WHERE ts >= $since AND ts < $until "
+        "AND coalesce(type, '') NOT IN ('stdout', 'stderr'))",
+        {"since": time_range.start, "until": time_range.end},
+    ).fetchone()
+    requests, errors = (int(row[0]), int(row[1])) if row else (0, 0)
+    db = next((f for f in results if f.name == "db_errors"), None)
+    return {
+        "events": sum(events.values()),
+        "http_requests": requests,
+        "http_errors": errors,
+        "error_rate": errors / requests if requests else None,
+        "db_errors": int(db.total("count") or 0) if db is not None else None,
+        "sources": sum(1 for n in events.values() if n),
+    }
 
 
 def _window_text(window: str | timedelta, step: timedelta) -> str:

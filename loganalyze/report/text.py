@@ -36,6 +36,15 @@ def fmt_number(value: Any) -> str:
     return str(value)
 
 
+EXAMPLE_WIDTH = 240
+
+
+def cut(text: str, width: int = EXAMPLE_WIDTH) -> str:
+    """One line of at most `width` characters (an ellipsis marks the cut)."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 def fmt_cell(value: Any, zone: str, width: int = CELL_WIDTH) -> str:
     """One table cell: numbers grouped, instants in the display zone, long text cut."""
     if isinstance(value, datetime):
@@ -78,11 +87,48 @@ def _bucket_index(instant: datetime, step_us: int, *, exclusive: bool = False) -
     return int(micros // step_us)
 
 
-def sparkline(values: np.ndarray, width: int = SPARK_WIDTH) -> str:
+PARTIAL = "·"
+"""A window the range covers only in part: its count would dip with nothing changed, so
+it is drawn as this mark instead of a bar."""
+
+
+def partial_windows(report: Report) -> tuple[bool, bool]:
+    """Whether the first and the last window of the range are partly outside it."""
+    if report.start is None or report.end is None:
+        return False, False
+    step_us = int(report.window / timedelta(microseconds=1))
+    first_start = BUCKET_ORIGIN + timedelta(microseconds=_bucket_index(report.start, step_us) * step_us)
+    last_index = _bucket_index(report.end, step_us, exclusive=True)
+    last_end = BUCKET_ORIGIN + timedelta(microseconds=(last_index + 1) * step_us)
+    return first_start < report.start, report.end < last_end
+
+
+def report_sparkline(report: Report, result: Finding, width: int = SPARK_WIDTH) -> str:
+    """The finding's sparkline with partial first/last windows drawn as PARTIAL."""
+    values = window_series(report, result)
+    first, last = partial_windows(report) if values.size > 1 else (False, False)
+    return sparkline(values, width, partial_first=first, partial_last=last)
+
+
+def sparkline(
+    values: np.ndarray,
+    width: int = SPARK_WIDTH,
+    *,
+    partial_first: bool = False,
+    partial_last: bool = False,
+) -> str:
     """Unicode blocks, one per window (adjacent windows merged by their peak when there
-    are more windows than `width`); an empty window is a space."""
+    are more windows than `width`); an empty window is a space; a partial first or last
+    window (when there is more than one cell) is PARTIAL."""
     if values.size == 0:
         return ""
+    if values.size > 1 and (partial_first or partial_last):
+        text = sparkline(values, width)
+        if partial_first:
+            text = PARTIAL + text[1:]
+        if partial_last:
+            text = text[:-1] + PARTIAL
+        return text
     if values.size > width:
         per_cell = -(-values.size // width)
         padded = np.zeros(per_cell * (-(-values.size // per_cell)))
@@ -208,13 +254,65 @@ def offender_rows(
     return list(top.columns), [[fmt_cell(v, zone) for v in row] for row in top.iter_rows()]
 
 
+SUBJECT_LABELS = {
+    "sqlstate": "SQLSTATE",
+    "table_name": "table",
+    "constraint_name": "constraint",
+    "column_name": "column",
+    "user_id": "user",
+    "status_class": "status class",
+    "in_realtime_outage": "during Realtime outage",
+    "jobid": "job",
+    "window_start": "window",
+    "window_end": "until",
+    "peak_window": "busiest window",
+}
+"""Human names of the subject and detail columns detectors share."""
+
+
+def column_label(result: Finding, column: str) -> str:
+    """A column as a person reads it: a metric's declared label (with its unit when the
+    label does not name it), else a plain name."""
+    if column in result.spec.metrics:
+        metric = result.metric(column)
+        unit = metric.unit
+        if unit and unit not in metric.text.split():
+            return f"{metric.text} ({unit})"
+        return metric.text
+    return SUBJECT_LABELS.get(column, column.replace("_", " "))
+
+
+def offenders_title(result: Finding) -> str:
+    """"Top tables and constraints", named after what the rows are about."""
+    subjects = [column_label(result, c) for c in result.subject_columns]
+    return "Top " + (" · ".join(subjects) if subjects else "rows")
+
+
 def dod_rows(report: Report) -> list[list[str]]:
     if report.dod is None:
         return []
     return [
-        [v.id, v.verdict.upper(), v.severity, v.title, v.observed, v.threshold]
+        [v.id, v.verdict.upper(), v.severity, v.title, v.observed, v.baseline, v.threshold]
         for v in report.dod.verdicts
     ]
 
 
-DOD_COLUMNS = ["id", "verdict", "severity", "check", "observed", "threshold"]
+DOD_COLUMNS = ["id", "verdict", "severity", "check", "observed", "baseline", "threshold"]
+
+
+def headline_lines(report: Report) -> list[str]:
+    """The headline as sentences; a healthy range says so."""
+    if report.headlines:
+        return [h.sentence for h in report.headlines]
+    if report.start is None:
+        return ["No data: the database holds no log rows."]
+    checked = len(report.quiet) + len(report.found)
+    text = f"Healthy: no detector found a problem in this range ({checked} detectors looked"
+    if report.unjudged:
+        text += f"; {len(report.unjudged)} had no input — see below"
+    return [text + ")."]
+
+
+def chain_lines(report: Report) -> list[str]:
+    """Each causal chain on one line: title, then its steps joined by arrows."""
+    return [f"{c.title}: " + " → ".join(c.steps) for c in report.chains]

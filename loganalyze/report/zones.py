@@ -72,12 +72,18 @@ def to_zone(value: datetime, zone: str) -> datetime:
     return value.astimezone(ZoneInfo(zone))
 
 
-def format_instant(value: datetime | None, zone: str, *, seconds: bool = True) -> str:
+def format_instant(
+    value: datetime | None, zone: str, *, seconds: bool = True, short: bool = False
+) -> str:
     """A stored UTC instant as wall-clock time in `zone` (the zone is named once, in the
-    header, not on every line)."""
+    header, not on every line); `short`: the time of day alone (HH:MM, with :SS when it
+    is not on a whole minute), for sentences about one day."""
     if value is None:
         return "—"
-    return to_zone(value, zone).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    local = to_zone(value, zone)
+    if short:
+        return local.strftime("%H:%M" if local.second == 0 and local.microsecond == 0 else "%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def parse_local_instant(text: str, zone: str) -> datetime:
