@@ -58,11 +58,12 @@ _SECRET_NAMES = (
     r"apikey|api[_-]key|x-api-key|service[_-]?key|service_role_key|access_token|"
     r"refresh_token|id_token|provider_token|token|secret|client_secret|password|passwd"
 )
+# each: (name)(value), matched case-insensitively
 _AUTHORIZATION = (
-    rf"""(?i)\b(authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?)({_VALUE})"""
+    rf"""\b(authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token)\s+)?)({_VALUE})"""
 )
-_BEARER = rf"(?i)\b(bearer\s+)({_VALUE})"
-_NAMED = rf"""(?i)\b((?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)({_VALUE})"""
+_BEARER = rf"\b(bearer\s+)({_VALUE})"
+_NAMED = rf"""\b((?:{_SECRET_NAMES})["']?\s*[:=]\s*["']?)({_VALUE})"""
 _PRODUCT_VERSION = r"\b([A-Za-z][A-Za-z0-9_-]*/[0-9]+(?:\.[0-9]+){1,3})\b"
 """`Chrome/120.0.0.0` in a User-Agent is a version, not an address: kept as it is."""
 
@@ -72,11 +73,7 @@ def _combined() -> tuple[str, str]:
 
     Alternatives are tried leftmost-first, so `Authorization: Bearer eyJ…` masks the token
     once (its name kept) rather than matching the JWT inside it again."""
-    prefixed = [
-        _AUTHORIZATION.removeprefix("(?i)"),
-        _BEARER.removeprefix("(?i)"),
-        _NAMED.removeprefix("(?i)"),
-    ]
+    prefixed = [_AUTHORIZATION, _BEARER, _NAMED]
     bare = [JWT, SUPABASE_KEY, EMAIL, IPV4, IPV6]
     alternatives = [f"(?i:{p})" for p in prefixed] + [_PRODUCT_VERSION] + [f"({p})" for p in bare]
     # groups: 1-6 name/value pairs, 7 the kept version, 8.. the bare kinds
@@ -122,8 +119,10 @@ def _pseudonyms(secrets: pl.Series, key: str) -> pl.DataFrame:
         kind = pl.when(pl.col("secret").str.contains(pattern)).then(pl.lit(name)).otherwise(kind)
     table = pl.DataFrame({"secret": secrets}).with_columns(
         kind.alias("kind"),
-        # e-mail and IPv6 are case-insensitive: one address, one pseudonym
-        pl.when(pl.col("secret").str.contains(r"@|:"))
+    )
+    table = table.with_columns(
+        # e-mail and IPv6 addresses are case-insensitive: one address, one pseudonym
+        pl.when(pl.col("kind").is_in(["email", "ip"]))
         .then(pl.col("secret").str.to_lowercase())
         .otherwise(pl.col("secret"))
         .alias("canonical"),
