@@ -477,3 +477,23 @@ def first_object_keys(sample: Sample) -> set[str]:
             re.findall(r'[{,]\s*"([A-Za-z_][\w.]*)"\s*:', text[:2000])
         )
     return set(obj) if isinstance(obj, dict) else set()
+
+
+def leading_json_values(sample: Sample, limit: int) -> list[object]:
+    """The complete JSON values at the start of the sample, up to `limit`: the elements
+    of an array, or values one after another (pretty-printed objects, JSON lines)."""
+    text = sample.text.lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        text = text[1:]
+    decoder = json.JSONDecoder()
+    out: list[object] = []
+    pos = 0
+    while len(out) < limit:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break
+        out.append(obj)
+    return out

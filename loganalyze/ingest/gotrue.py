@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 
 from .core import FileContext, LogFormat, register
-from .files import Sample
+from .files import Sample, leading_json_values
 from .postgrest import strip_transport
 from .textlines import (
     LINE_ID_SQL,
@@ -193,32 +193,12 @@ def _pretty(sample: Sample) -> bool:
     return first.startswith("{") and not first.endswith("}")
 
 
-def _pretty_objects(sample: Sample) -> list[object]:
-    """The complete JSON values at the start of the sample (pretty-printed objects one
-    after another, or the elements of an array)."""
-    text = sample.text.lstrip("\ufeff \t\r\n")
-    if text.startswith("["):
-        text = text[1:]
-    decoder = json.JSONDecoder()
-    out: list[object] = []
-    pos = 0
-    while len(out) < 200:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        try:
-            obj, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            break
-        out.append(obj)
-    return out
-
-
 def _sniff(sample: Sample) -> int:
     lines = sample.lines[:100]
     if not lines:
         return 0
     if _pretty(sample):
-        objects = _pretty_objects(sample)
+        objects = leading_json_values(sample, 200)
         return 85 if objects and all(is_gotrue_object(o) for o in objects) else 0
     hits = 0
     for line in lines:

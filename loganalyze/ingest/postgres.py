@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from importlib import resources
 
 from .core import FileContext, LogFormat, register
-from .files import Sample
+from .files import Sample, leading_json_values
 from .postgres_prefix import (
     SECTION_TAGS,
     SEVERITIES,
@@ -688,20 +688,7 @@ def _sniff_cnpg(sample: Sample) -> int:
 
 def _sample_array_objects(sample: Sample) -> list[dict]:
     """The complete objects at the start of a JSON array sample."""
-    text = sample.text.lstrip("\ufeff \t\r\n")[1:]
-    decoder = json.JSONDecoder()
-    out: list[dict] = []
-    pos = 0
-    while len(out) < 2000:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        try:
-            obj, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            break
-        if isinstance(obj, dict):
-            out.append(obj)
-    return out
+    return [obj for obj in leading_json_values(sample, 2000) if isinstance(obj, dict)]
 
 
 def _sniff_cloudsql(sample: Sample) -> int:
