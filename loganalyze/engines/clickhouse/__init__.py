@@ -151,10 +151,14 @@ class ClickHouseEngine:
         from ...store import quote_ident
 
         copied: dict[str, int] = {}
-        for table, _ in table_columns():
-            names = ", ".join(quote_ident(c) for c in column_names(table))
-            reader = con.sql(f"SELECT {names} FROM {quote_ident(table)}").to_arrow_reader(batch_rows)
-            copied[table] = sum(self.insert_arrow(table, batch) for batch in reader)
+        cursor = con.cursor()  # the caller's connection may hold an unfinished result
+        try:
+            for table, _ in table_columns():
+                names = ", ".join(quote_ident(c) for c in column_names(table))
+                reader = cursor.sql(f"SELECT {names} FROM {quote_ident(table)}").to_arrow_reader(batch_rows)
+                copied[table] = sum(self.insert_arrow(table, batch) for batch in reader)
+        finally:
+            cursor.close()
         return copied
 
     # ------------------------------------------------------------------ detectors

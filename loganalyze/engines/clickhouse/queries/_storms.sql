@@ -10,20 +10,16 @@ counts AS (
     FROM events
     GROUP BY k1, k2, k3, w
 ),
-spans AS (
-    SELECT k1, k2, k3, min(w) AS first_w, max(w) AS last_w FROM counts GROUP BY k1, k2, k3
-),
--- every window from a key's first to its last event; quiet ones count 0
+-- every window from a key's first to its last event; quiet ones count 0 (WITH FILL per
+-- key: the columns before `w` are its sorting prefix). A key with a NULL part never joins
+-- its own counts in DuckDB's body (NULL = NULL is not true), so its windows count 0 there;
+-- the same here.
 dense AS (
-    SELECT s.k1 AS k1, s.k2 AS k2, s.k3 AS k3, s.g_w AS w, coalesce(c.n, 0) AS n,
-           c.window_label AS window_label
-    FROM (SELECT k1, k2, k3,
-                 fromUnixTimestamp64Micro(
-                     arrayJoin(range(toUnixTimestamp64Micro(first_w),
-                                     toUnixTimestamp64Micro(last_w) + 1, {window:Int64})),
-                     'UTC') AS g_w
-          FROM spans) AS s
-    LEFT JOIN counts AS c ON c.k1 = s.k1 AND c.k2 = s.k2 AND c.k3 = s.k3 AND c.w = s.g_w
+    SELECT k1, k2, k3, w,
+           if(k1 IS NULL OR k2 IS NULL OR k3 IS NULL, 0, n) AS n,
+           if(k1 IS NULL OR k2 IS NULL OR k3 IS NULL, NULL, window_label) AS window_label
+    FROM counts
+    ORDER BY k1, k2, k3, w WITH FILL STEP toIntervalMicrosecond({window:Int64})
 ),
 scored AS (
     SELECT *,
