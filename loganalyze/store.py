@@ -30,6 +30,11 @@ MEMORY = ":memory:"
 DEFAULT_LOCK_TIMEOUT = 30.0
 """Seconds a command waits for another process's lock on the database before failing."""
 LOCK_TIMEOUT_ENV_VAR = "LOGANALYZE_LOCK_TIMEOUT"
+# The budget of the commands that read a database (report, run, check): DuckDB holds this
+# much and spills the rest, so the process as a whole stays well under 1.5 GB however many
+# events the range holds. $LOGANALYZE_MEMORY_LIMIT (the ingest's budget) overrides it.
+ANALYSIS_MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT_ENV_VAR = "LOGANALYZE_MEMORY_LIMIT"
 _LOCK_POLL_SECONDS = 0.2
 
 LOG_TABLES: tuple[str, ...] = (
@@ -96,9 +101,10 @@ def connect(
         # inside Jupyter without ipywidgets DuckDB refuses any progress-bar setting; the
         # bar is off there already
         pass
-    if target == MEMORY:
+    if target == MEMORY or (read_only and memory_limit):
         # Where an in-memory database spills when it outgrows memory_limit (DuckDB's
-        # default is ./.tmp in whatever directory the user happens to be in).
+        # default is ./.tmp in whatever directory the user happens to be in); a database
+        # opened for reading may sit on a read-only mount, where <db>.tmp cannot be made.
         con.execute("SET temp_directory = '" + _spill_dir().replace("'", "''") + "'")
     if memory_limit:
         con.execute("SET VARIABLE loganalyze_memory_limit = ?", [memory_setting(memory_limit)])
@@ -228,6 +234,12 @@ def _spill_dir() -> str:
     path = tempfile.mkdtemp(prefix=f"loganalyze-spill-{os.getpid()}-")
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def analysis_memory_limit(value: str | None = None) -> str:
+    """The memory budget of a command that reads the database: `value`, else
+    $LOGANALYZE_MEMORY_LIMIT, else ANALYSIS_MEMORY_LIMIT (validated)."""
+    return memory_setting(value or os.environ.get(MEMORY_LIMIT_ENV_VAR) or ANALYSIS_MEMORY_LIMIT)
 
 
 def memory_setting(value: str) -> str:

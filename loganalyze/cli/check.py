@@ -12,6 +12,7 @@ from ..errors import LogAnalyzeError
 from .common import (
     DbOption,
     LastOption,
+    MemoryLimitOption,
     PathsArgument,
     RedactOption,
     SinceOption,
@@ -97,6 +98,7 @@ def check_command(
     project: ProjectOption = None,
     tz: TzOption = None,
     redact: RedactOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """Judge the Definitions of Done of DOD_FILE against logs, for CI.
 
@@ -117,8 +119,8 @@ def check_command(
         since, until = typed_range(since, until, tz)
         baseline_since, baseline_until = typed_range(baseline_since, baseline_until, tz)
         pull_first(project, db, since, until, last, paths, incomplete_fails=True)
-        con = open_logs(paths or [], db)
-        baseline_con = open_logs(baseline, None) if baseline else None
+        con = open_logs(paths or [], db, memory_limit)
+        baseline_con = open_logs(baseline, None, memory_limit) if baseline else None
         report = check(
             con,
             dod,

@@ -85,6 +85,16 @@ RedactOption = Annotated[
         show_default=False,
     ),
 ]
+MemoryLimitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="Memory budget (e.g. 2GB): beyond it DuckDB spills to a temporary directory, "
+        "so a range of any size fits. Default: $LOGANALYZE_MEMORY_LIMIT, else 1GB for the "
+        "analysis and 1.5GB for ingesting log PATHs.",
+        show_default=False,
+    ),
+]
 DetectorParamOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -144,22 +154,24 @@ DUCKDB_MAGIC = b"DUCK"
 """DuckDB database files carry this at byte offset 8."""
 
 
-def open_logs(paths: list[Path], db: Path | None):  # type: ignore[no-untyped-def]
+def open_logs(paths: list[Path], db: Path | None, memory_limit: str | None = None):  # type: ignore[no-untyped-def]
     """A connection holding the logs: a single DuckDB file is opened read-only, log paths
-    are ingested (into `db`, else into memory), and without paths `db` is read."""
+    are ingested (into `db`, else into memory), and without paths `db` is read. Queries
+    on it run under the analysis memory budget (`--memory-limit`), spilling beyond it."""
     from ..errors import InputError
-    from ..store import MEMORY, connect, resolve_db_path
+    from ..store import MEMORY, analysis_memory_limit, connect, resolve_db_path
 
+    budget = analysis_memory_limit(memory_limit)
     if len(paths) == 1 and _is_duckdb_file(paths[0]):
         if db is not None:
             raise InputError(f"{paths[0]} is a database: give it as --db, not with --db {db}")
-        return connect(paths[0], read_only=True)
+        return connect(paths[0], read_only=True, memory_limit=budget)
     target = resolve_db_path(db, have_paths=bool(paths))
-    con = connect(target, read_only=not paths and target != MEMORY)
+    con = connect(target, read_only=not paths and target != MEMORY, memory_limit=budget)
     if paths:
         from ..ingest import ingest
 
-        ingest(paths, con)
+        ingest(paths, con, memory_limit=memory_limit)
     return con
 
 

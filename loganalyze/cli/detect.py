@@ -12,6 +12,7 @@ from ..errors import LogAnalyzeError, UsageError
 from .common import (
     DbOption,
     LastOption,
+    MemoryLimitOption,
     PathsArgument,
     SinceOption,
     TzOption,
@@ -116,6 +117,7 @@ def run_command(
     ] = "table",
     project: ProjectOption = None,
     tz: TzOption = None,
+    memory_limit: MemoryLimitOption = None,
     engine: EngineOption = "duckdb",
     clickhouse_url: ClickhouseUrlOption = None,
 ) -> None:
@@ -132,11 +134,11 @@ def run_command(
         since, until = typed_range(since, until, tz)
         pull_first(project, db, since, until, last, paths)
         if engine == "duckdb":
-            con = _open(db, paths)
+            con = _open(db, paths, memory_limit)
             finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
         else:
             finding = finding_on_engine(
-                engine, clickhouse_url, lambda: _open(db, paths), name,
+                engine, clickhouse_url, lambda: _open(db, paths, memory_limit), name,
                 since=since, until=until, last=last, window=window, **params,
             )
     except LogAnalyzeError as exc:
@@ -161,17 +163,19 @@ def run_command(
         print_frame(frame)
 
 
-def _open(db, paths):
-    """The database to run on: with PATHs, ingest them first (in memory unless --db)."""
-    from ..store import connect, resolve_db_path
+def _open(db, paths, memory_limit=None):
+    """The database to run on: with PATHs, ingest them first (in memory unless --db);
+    the detector runs under the analysis memory budget."""
+    from ..store import analysis_memory_limit, connect, resolve_db_path
 
     target = resolve_db_path(db, have_paths=bool(paths))
+    budget = analysis_memory_limit(memory_limit)
     if not paths:
-        return connect(target, read_only=True)
+        return connect(target, read_only=True, memory_limit=budget)
     from ..ingest import ingest
 
-    con = connect(target)
-    ingest(list(paths), con)
+    con = connect(target, memory_limit=budget)
+    ingest(list(paths), con, memory_limit=memory_limit)
     return con
 
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,15 +12,17 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError, UsageError
+from .check import BaselineSinceOption, BaselineUntilOption
 from .common import (
     DbOption,
-    LastOption,
-    PathsArgument,
-    SinceOption,
-    UntilOption,
     DetectorParamOption,
+    LastOption,
+    MemoryLimitOption,
+    PathsArgument,
     RedactOption,
+    SinceOption,
     TzOption,
+    UntilOption,
     WindowOption,
     examples,
     fail,
@@ -29,10 +32,11 @@ from .common import (
     stderr,
     typed_range,
 )
-from .check import BaselineSinceOption, BaselineUntilOption
 from .pull import ProjectOption, pull_first
 
 TERMINAL_WIDTH = 100
+"""The width of a report written to a file with --out."""
+PIPED_WIDTH = 80
 
 
 class ReportFormat(enum.StrEnum):
@@ -124,6 +128,7 @@ def report_command(
     ] = None,
     param: DetectorParamOption = None,
     redact: RedactOption = None,
+    memory_limit: MemoryLimitOption = None,
 ) -> None:
     """What the logs show: per detector that found something, most severe first, the key
     numbers, top offenders and a per-window sparkline; with --dod the verdicts.
@@ -147,8 +152,8 @@ def report_command(
         baseline_since, baseline_until = typed_range(baseline_since, baseline_until, tz)
         params = parse_detector_params(param, current_config().params)
         pull_first(project, db, since, until, last, paths)
-        con = open_logs(paths or [], db)
-        baseline_con = open_logs(baseline, None) if baseline else None
+        con = open_logs(paths or [], db, memory_limit)
+        baseline_con = open_logs(baseline, None, memory_limit) if baseline else None
         verdicts = None
         if dod is not None:
             from ..dod import check
@@ -189,6 +194,13 @@ def report_command(
     _emit(text, out)
 
 
+def _piped_width() -> int:
+    try:
+        return max(60, int(os.environ.get("COLUMNS", "")))
+    except ValueError:
+        return PIPED_WIDTH
+
+
 def _print_rich(report, out: Path | None, *, redact: bool = False) -> None:
     from rich.console import Console
 
@@ -197,8 +209,8 @@ def _print_rich(report, out: Path | None, *, redact: bool = False) -> None:
     if out is None:
         console = Console()
         if not console.is_terminal:
-            # piped: plain text at the width the report is laid out for, not rich's 80
-            console = Console(width=TERMINAL_WIDTH)
+            # piped (a CI log): $COLUMNS when set, else the 80 columns CI logs have
+            console = Console(width=_piped_width())
         reports.render_rich(report, console, redact=redact)
         return
     with output_file(out) as handle:
