@@ -72,3 +72,13 @@ CREATE OR REPLACE FUNCTION det_round AS (x) ->
 CREATE OR REPLACE FUNCTION det_plus_ms AS (ts, ms) ->
     ts + toIntervalMillisecond(det_round(coalesce(ms, 0)))
 ;
+CREATE OR REPLACE FUNCTION det_caller AS (client_info, user_agent) -> multiIf(
+    client_info ILIKE 'supabase-js-node/%' OR client_info ILIKE '%createServerClient%', 'server',
+    client_info ILIKE 'supabase-js-web/%' OR client_info ILIKE '%createBrowserClient%'
+        OR user_agent ILIKE 'Mozilla/%', 'browser',
+    user_agent ILIKE 'node%' OR user_agent ILIKE 'undici%', 'server',
+    'other')
+;
+CREATE OR REPLACE FUNCTION det_ray AS (id) ->
+    nullIf(replaceRegexpOne(id, '-[A-Za-z]{3}$', ''), '')
+;
