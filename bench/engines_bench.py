@@ -66,7 +66,7 @@ def main() -> int:
             for engine in (DuckDBEngine(con), ch):
                 for _ in range(args.runs):
                     with EngineAnalysis(engine) as analysis:
-                        finding, wall, _cpu = _timed(lambda a=analysis: a.finding(name))
+                        finding, wall, _cpu = _timed(lambda a=analysis, n=name: a.finding(n))
                     best[engine.name] = min(best.get(engine.name, wall), wall)
                     frames[engine.name] = finding.frame
                 total[engine.name] += best[engine.name]
