@@ -388,12 +388,16 @@ def test_cli_writes_html_and_markdown_files(db_file, tmp_path) -> None:
     assert "Schema errors (schema_errors)" in text and not ANSI.search(text)
 
 
-def test_cli_terminal_view_is_plain_and_100_columns_when_piped(db_file) -> None:
+def test_cli_terminal_view_is_plain_and_80_columns_when_piped(db_file, monkeypatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
     result = CliRunner().invoke(app, ["report", "--db", str(db_file), "--tz", "UTC"])
     assert result.exit_code == 0, result.output
     assert not ANSI.search(result.stdout)
-    assert max(len(line) for line in result.stdout.splitlines()) == 100
+    assert max(len(line) for line in result.stdout.splitlines()) == 80
     assert "Times in  UTC" in result.stdout
+    monkeypatch.setenv("COLUMNS", "120")
+    wide = CliRunner().invoke(app, ["report", "--db", str(db_file), "--tz", "UTC"])
+    assert max(len(line) for line in wide.stdout.splitlines()) == 120
 
 
 def test_default_zone_is_the_local_one_and_is_named(monkeypatch) -> None:

@@ -263,3 +263,37 @@ def test_report_and_charts_take_window_all(tmp_path):
     )
     assert charts.exit_code == 0, charts.output
     assert (tmp_path / "timeline.html").is_file()
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_terminal_report_never_crops_a_number(incident, width):
+    """Every number a panel's table shows is printed whole at 80 columns (CI logs); the
+    columns that do not fit are named instead of cut."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from loganalyze.report import render_rich
+    from loganalyze.report.console import PANEL_CHROME, fit_columns
+    from loganalyze.report.text import column_label, offender_rows
+
+    report = build_report(incident, tz="UTC")
+    out = StringIO()
+    render_rich(report, Console(file=out, width=width, no_color=True))
+    text = out.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    # a number may only be folded inside a panel's line: compare without the borders
+    flat = " ".join(line.strip("│ ") for line in text.splitlines())
+    dropped_somewhere = False
+    for finding in report.found:
+        columns, rows = offender_rows(finding, "UTC", compact=True)
+        labels = [column_label(finding, c) for c in columns]
+        numeric = {column_label(finding, c) for c in finding.metric_columns}
+        kept = fit_columns(labels, rows, numeric, width - PANEL_CHROME)
+        dropped_somewhere |= len(kept) < len(labels)
+        for row in rows:
+            for i in kept:
+                if labels[i] in numeric:
+                    assert f" {row[i]} " in f" {flat} ", (finding.name, labels[i], row[i])
+    if width == 80:
+        assert dropped_somewhere and "not shown at this width:" in text

@@ -173,12 +173,27 @@ def print_rich(report: CheckReport, console: Any, *, redact: bool = True) -> Non
     """The verdict table on a rich Console (passed in, so tests can capture it); CI logs
     are shared, so secrets are masked here too unless `redact` is False."""
     report = _shareable(report, redact)
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"loganalyze check: {_dod_name(report)}", title_justify="left")
-    for name in ("Check", "Verdict", "Observed", "Threshold", "Baseline"):
-        table.add_column(name, justify="right" if name in ("Observed", "Baseline") else "left")
+    table = Table(
+        title=f"loganalyze check: {_dod_name(report)}",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+    )
+    # a check id is what CI logs are grepped for: it keeps its whole width, never folded
+    longest_id = max((len(r.check.id) for r in report.results), default=5)
+    # the threshold goes under the check (CI logs are 80 columns): four narrow columns fit
+    for name in ("Check", "Verdict", "Observed", "Baseline"):
+        table.add_column(
+            name,
+            justify="right" if name in ("Observed", "Baseline") else "left",
+            min_width=longest_id if name == "Check" else None,
+            max_width=None if name == "Check" else 16,
+            overflow="fold",
+        )
     for result in report.results:
         for index, threshold in enumerate(result.thresholds):
             check_label = (
@@ -186,11 +201,11 @@ def print_rich(report: CheckReport, console: Any, *, redact: bool = True) -> Non
             )
             if index == 0 and result.check.title:
                 check_label.append("\n" + result.check.title, style="dim")
+            check_label.append("\nthreshold: " + threshold.threshold.text)
             table.add_row(
                 check_label,
                 Text(verdict_text(threshold), style=STYLES[threshold.verdict]),
                 observed_text(threshold),
-                threshold.threshold.text,
                 baseline_text(threshold),
             )
     console.print(table)

@@ -16,11 +16,13 @@ from .text import (
     PARTIAL,
     caveat_texts,
     chain_lines,
+    column_label,
     first_sentence,
     header_facts,
     headline_lines,
     key_number_text,
     offender_rows,
+    offenders_title,
     report_sparkline,
     seen_text,
     unjudged_text,
@@ -38,7 +40,7 @@ def render_rich(report: Report, console: Console) -> None:
     if report.dod is not None:
         console.print(_dod_table(report))
     for result in report.found:
-        console.print(_result_panel(report, result))
+        console.print(_result_panel(report, result, console.width))
     if report.quiet:
         console.print(
             Text("Nothing found by: ", style="dim")
@@ -75,7 +77,38 @@ def _header(report: Report) -> Panel:
     return Panel(grid, title=Text(report.title), title_align="left", box=box.ROUNDED)
 
 
-def _result_panel(report: Report, result: Finding) -> Panel:
+PANEL_CHROME = 4
+"""Columns a panel's border and padding take from the console width."""
+COLUMN_GAP = 3
+TEXT_MIN = 8
+TEXT_MAX = 28
+
+
+def fit_columns(
+    columns: list[str], rows: list[list[str]], numeric: set[str], width: int
+) -> list[int]:
+    """The positions of the columns that fit `width` whole: every number keeps all its
+    digits, text columns fold down to TEXT_MIN; metric columns are dropped from the right
+    (the caller says so) rather than cropped."""
+
+    def need(position: int) -> int:
+        longest = max([len(row[position]) for row in rows] + [1])
+        if columns[position] in numeric:
+            header = max(len(word) for word in columns[position].split())
+            return max(longest, header)
+        return min(max(longest, TEXT_MIN), TEXT_MAX)
+
+    kept = list(range(len(columns)))
+    while kept:
+        total = sum(need(i) for i in kept) + COLUMN_GAP * (len(kept) - 1)
+        droppable = [i for i in kept if columns[i] in numeric]
+        if total <= width or len(droppable) <= 1:
+            break
+        kept.remove(droppable[-1])
+    return kept
+
+
+def _result_panel(report: Report, result: Finding, width: int = 100) -> Panel:
     parts: list = [
         Text(first_sentence(result.spec.finds), style="dim"),
         Text(key_number_text(result)),
@@ -87,20 +120,43 @@ def _result_panel(report: Report, result: Finding) -> Panel:
     columns, rows = offender_rows(result, report.tz, compact=True)
     if rows:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-        numeric = set(result.metric_columns)
-        for position, column in enumerate(columns):
-            longest = max(len(row[position]) for row in rows)
+        labels = [column_label(result, c) for c in columns]
+        numeric = {column_label(result, c) for c in result.metric_columns}
+        kept = fit_columns(labels, rows, numeric, width - PANEL_CHROME)
+        dropped = [labels[i] for i in range(len(labels)) if i not in kept]
+        columns = [labels[i] for i in kept]
+        rows = [[row[i] for i in kept] for row in rows]
+        widths = [
+            max([len(row[i]) for row in rows] + [max(len(w) for w in c.split())])
+            for i, c in enumerate(columns)
+        ]
+        # numbers keep every digit; text (messages, paths) shares what is left and folds
+        room = width - PANEL_CHROME - COLUMN_GAP * (len(columns) - 1)
+        room -= sum(w for c, w in zip(columns, widths, strict=True) if c in numeric)
+        texts = [w for c, w in zip(columns, widths, strict=True) if c not in numeric]
+        share = max(TEXT_MIN, room // max(1, len(texts)))
+        for column, longest in zip(columns, widths, strict=True):
+            is_number = column in numeric
+            # fixed widths: a header folds onto several lines, a number keeps every digit,
+            # text shares what is left and folds
             table.add_column(
                 column,
-                justify="right" if column in numeric else "left",
+                justify="right" if is_number else "left",
                 overflow="fold",
-                no_wrap=column in numeric,
-                # text (messages, paths) gets room before headers of numbers do
-                min_width=None if column in numeric else min(longest, 28),
+                width=longest if is_number else max(TEXT_MIN, min(longest, share, TEXT_MAX)),
             )
         for row in rows:
             table.add_row(*row)
+        parts.append(Text(offenders_title(result), style="bold"))
         parts.append(table)
+        if dropped:
+            parts.append(
+                Text(
+                    f"not shown at this width: {', '.join(dropped)} (--format markdown or json "
+                    "has every column)",
+                    style="dim",
+                )
+            )
     spark = report_sparkline(report, result)
     if spark.strip():
         parts.append(
@@ -130,12 +186,14 @@ def _dod_table(report: Report) -> Table | Panel:
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    # a terminal has no room for six columns: the title goes under the id, and a
-    # warn-severity check says so next to its verdict
+    # a terminal has no room for six columns: the title and the threshold go under the
+    # id (which is never folded), and a warn-severity check says so next to its verdict
     table.add_column("verdict", no_wrap=True)
-    table.add_column("check", overflow="fold", ratio=3)
+    table.add_column(
+        "check", overflow="fold", min_width=max((len(v.id) for v in dod.verdicts), default=5)
+    )
     table.add_column("observed", justify="right", no_wrap=True)
-    table.add_column("threshold", overflow="fold", ratio=2)
+    table.add_column("baseline", justify="right", no_wrap=True)
     for verdict in dod.verdicts:
         label = verdict.verdict.upper()
         style = VERDICT_STYLES.get(label, "")
@@ -143,8 +201,10 @@ def _dod_table(report: Report) -> Table | Panel:
             label += " (warn)"
         table.add_row(
             Text(label, style=style),
-            Text(verdict.id, style="bold") + Text("\n" + verdict.title, style="dim"),
+            Text(verdict.id, style="bold")
+            + Text("\n" + verdict.title, style="dim")
+            + Text("\nthreshold: " + verdict.threshold),
             verdict.observed,
-            verdict.threshold,
+            verdict.baseline,
         )
     return table
