@@ -48,7 +48,32 @@ CHART_STATE = """
 """
 
 
-async def _inspect(page: Path, screenshot: Path, browser_path: str, *, timeout: float = 60):
+LAYOUT = """
+(() => {
+  const top = sel => { const e = document.querySelector(sel);
+                       return e ? e.getBoundingClientRect().top + window.scrollY : null; };
+  const left = sel => { const e = document.querySelector(sel);
+                        return e ? e.getBoundingClientRect().left : null; };
+  return JSON.stringify({
+    headline: top('#headline'), dod: top('#dod'), timeline: top('#timeline'),
+    toc: top('nav.toc'), tocLeft: left('nav.toc'), mainLeft: left('main'),
+    tocPosition: getComputedStyle(document.querySelector('nav.toc')).position,
+    pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth,
+    dodCards: getComputedStyle(document.querySelector('table.dod thead')).display === 'none',
+  });
+})()
+"""
+
+
+async def _inspect(
+    page: Path,
+    screenshot: Path,
+    browser_path: str,
+    *,
+    timeout: float = 60,
+    width: int = 1400,
+    layout: dict | None = None,
+):
     import choreographer
 
     problems: list[str] = []
@@ -86,7 +111,7 @@ async def _inspect(page: Path, screenshot: Path, browser_path: str, *, timeout: 
             await tab.send_command(f"{domain}.enable")
         await tab.send_command(
             "Emulation.setDeviceMetricsOverride",
-            params={"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+            params={"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
         )
         loaded = tab.subscribe_once("Page.loadEventFired")
         await tab.send_command("Page.navigate", params={"url": page.as_uri()})
@@ -100,6 +125,11 @@ async def _inspect(page: Path, screenshot: Path, browser_path: str, *, timeout: 
             if state and all(chart["drawn"] for chart in state):
                 break
             await asyncio.sleep(0.25)
+        if layout is not None:
+            reply = await tab.send_command(
+                "Runtime.evaluate", params={"expression": LAYOUT, "returnByValue": True}
+            )
+            layout.update(json.loads(reply["result"]["result"]["value"]))
         shot = await tab.send_command(
             "Page.captureScreenshot",
             params={"format": "png", "captureBeyondViewport": True},
@@ -144,3 +174,45 @@ def test_html_report_draws_every_chart_offline_without_errors(browser_path, tmp_
     assert leaving == [], f"requests leaving the page: {leaving}"
     assert requests and requests[0] == page.as_uri()
     assert screenshot.stat().st_size > 50_000  # a page of charts, not a blank frame
+
+
+SCREEN = 1000
+"""The viewport height of the screenshots: one screen."""
+
+
+@pytest.mark.parametrize("width", [1400, 900])
+def test_the_story_comes_first_at_desktop_and_narrow_widths(browser_path, tmp_path, width):
+    """What a postmortem reader needs first is in the first screens: the headline on the
+    first, the DoD verdicts and the timeline right after; the contents stay in reach
+    (beside the page when wide, above it when narrow) and nothing widens the page."""
+    incident = SAMPLE_LOGS / "eventlive-incident"
+    assert incident.is_dir(), f"{incident} is part of the repository"
+    con = loganalyze.connect()
+    from loganalyze.ingest import ingest
+
+    ingest([incident], con)
+    verdicts = loganalyze.check(con, SAMPLE_LOGS / "eventlive.dod.toml")
+    report = build_report(con, tz="Asia/Seoul", dod=verdicts)
+    page = tmp_path / "report.html"
+    page.write_text(render_html(report), "utf-8")
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / f"report-html-{width}.png"
+    layout: dict = {}
+    state, problems, _requests = asyncio.run(
+        _inspect(page, screenshot, browser_path, width=width, layout=layout)
+    )
+    assert problems == []
+    assert all(chart["drawn"] for chart in state)
+    assert layout["pageWidth"] <= layout["viewport"] + 1, layout
+    assert layout["headline"] < SCREEN, layout
+    assert layout["headline"] < layout["dod"] < layout["timeline"], layout
+    if width >= 1100:
+        # the contents sit beside the story and follow the reader down the page
+        assert layout["tocPosition"] == "sticky" and layout["tocLeft"] < layout["mainLeft"]
+        assert layout["dod"] < 2 * SCREEN and layout["timeline"] < 4 * SCREEN, layout
+        assert not layout["dodCards"]
+    else:
+        # above the story, and the verdict table reflows into cards
+        assert layout["toc"] < layout["headline"] and layout["dodCards"], layout
+        assert layout["dod"] < 3 * SCREEN, layout
+    assert screenshot.stat().st_size > 50_000

@@ -27,13 +27,22 @@ def expected_names(report) -> list[str]:
     return ["timeline"] + [r.name for r in report.found]
 
 
-def test_html_charts_have_stable_names_and_embed_plotly(report, tmp_path) -> None:
+def test_html_charts_have_stable_names_and_share_one_plotly(report, tmp_path) -> None:
     written = write_charts(report, tmp_path, fmt="html")
     assert [p.name for p in written] == [f"{n}.html" for n in expected_names(report)]
     timeline = (tmp_path / "timeline.html").read_text(encoding="utf-8")
     assert 'id="chart-timeline"' in timeline
     assert "cdn.plot.ly" not in timeline.split("<body>", 1)[1][:2000]
     assert '<script src="http' not in timeline
+    # plotly.js once for the set, loaded from beside each page (no network)
+    library = tmp_path / "plotly.min.js"
+    assert library.stat().st_size > 1_000_000
+    for path in written:
+        page = path.read_text(encoding="utf-8")
+        assert '<script charset="utf-8" src="plotly.min.js"></script>' in page
+        assert path.stat().st_size < library.stat().st_size / 10
+    total = sum(p.stat().st_size for p in tmp_path.iterdir())
+    assert total < 2 * library.stat().st_size
 
 
 def test_png_without_a_browser_fails_with_the_install_command(

@@ -442,7 +442,8 @@ def write_charts(
     marks: Sequence[Mark] = (),
     redact: bool = True,
 ) -> list[Path]:
-    """Write every chart of the report to `out_dir/NAME.FMT`; returns the paths."""
+    """Write every chart of the report to `out_dir/NAME.FMT`; returns the paths (HTML
+    charts share one `plotly.min.js` written beside them)."""
     if fmt not in CHART_FORMATS:
         raise UsageError(f"unknown chart format {fmt!r}", hint="use png, svg or html")
     browser = require_browser() if fmt != "html" else None
@@ -451,10 +452,12 @@ def write_charts(
     figures = report_figures(report, marks, redact=redact)
     paths = {name: out / f"{name}.{fmt}" for name in figures}
     if fmt == "html":
+        # plotly.js once for the whole set, as plotly.min.js beside the pages (each page
+        # loads it from its own folder: offline, no request leaves the machine)
         for name, fig in figures.items():
             fig.write_html(
                 paths[name],
-                include_plotlyjs=True,
+                include_plotlyjs="directory",
                 full_html=True,
                 div_id=f"chart-{name}",
                 config={"displaylogo": False},
