@@ -32,7 +32,7 @@ def drain_lines(name: str, n: int, start: int = 0) -> list[bytes]:
 def test_array_object_and_ndjson_bodies_become_one_array() -> None:
     lines = drain_lines("edge_logs", 3)
     as_array = parse_drain_body(b"[" + b",\n".join(lines) + b"]\n")
-    as_ndjson = parse_drain_body(b"\n".join(lines) + b"\n\n")
+    as_ndjson = parse_drain_body(b"\n".join(lines[:2]) + b"\r\n\n  " + lines[2] + b"\n\n")
     as_object = parse_drain_body(lines[0])
     assert (as_array.count, as_ndjson.count, as_object.count) == (3, 3, 1)
     assert not (as_array.malformed or as_ndjson.malformed or as_object.malformed)

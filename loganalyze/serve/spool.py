@@ -98,7 +98,7 @@ class Spool:
                 hint="one server per database; give each its own --db (or --spool)",
             ) from None
         self._cond = threading.Condition()
-        self._pending: list[tuple[bytes, concurrent.futures.Future[None]]] = []
+        self._pending: list[tuple[list[tuple[Kind, bytes]], concurrent.futures.Future[None]]] = []
         self._seal_waiters: list[concurrent.futures.Future[Path | None]] = []
         self._closing = False
         self._fd: int | None = None
@@ -139,15 +139,16 @@ class Spool:
     # ------------------------------------------------------------------ writing
     async def append(self, records: list[tuple[Kind, bytes]]) -> None:
         """Write records and return once they are on disk (fsync)."""
-        data = b"".join(frame(kind, payload) for kind, payload in records)
-        await asyncio.wrap_future(self.submit(data))
+        await asyncio.wrap_future(self.submit(records))
 
-    def submit(self, data: bytes) -> concurrent.futures.Future[None]:
+    def submit(self, records: list[tuple[Kind, bytes]]) -> concurrent.futures.Future[None]:
+        """Queue records for the writer thread, which frames them (the CRC is computed
+        there, off the event loop) and resolves the future after the fsync."""
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         with self._cond:
             if self._closing:
                 raise RuntimeError("spool closed")
-            self._pending.append((data, future))
+            self._pending.append((records, future))
             self._cond.notify()
         return future
 
@@ -187,7 +188,9 @@ class Spool:
                 closing = self._closing
             if batch:
                 try:
-                    self._write(b"".join(data for data, _ in batch))
+                    self._write(b"".join(
+                        frame(kind, payload) for records, _ in batch for kind, payload in records
+                    ))
                 except OSError as exc:
                     for _, future in batch:
                         future.set_exception(exc)
