@@ -333,7 +333,7 @@ def render(load_result: LoadResult, soak_result: SoakResult, args: argparse.Name
     met = lambda ok: "yes" if ok else "**no**"  # noqa: E731
     lines = [
         MARK_BEGIN,
-        "## 6. `loganalyze serve`: drain throughput, acknowledgement latency, kill -9 soak",
+        "## 7. `loganalyze serve`: drain throughput, acknowledgement latency, kill -9 soak",
         "",
         f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC{' (--quick)' if args.quick else ''}, "
         f"{os.cpu_count()} cpus, load average {load_avg[0]} at start and {load_avg[1]} at end "
@@ -356,7 +356,7 @@ def render(load_result: LoadResult, soak_result: SoakResult, args: argparse.Name
         f"| server peak RSS | {lr.peak_rss_mb or 0:,.0f} MB | | |",
         f"| server CPU (user + system) per 10,000 events, everything from HTTP to commit | {server_cpu:.2f} s | | |",
         f"| load generator CPU per 10,000 events | {client_cpu:.2f} s | | |",
-        f"| derived, not measured: CPU-bound ceiling with 2 idle cores for server + generator (2 / CPU per event) | {ceiling:,.0f} events/s | ≥ {TARGET_EVENTS_PER_S:,} | {met(ceiling >= TARGET_EVENTS_PER_S)} |",
+        f"| derived, not measured: CPU-bound ceiling with 2 idle cores for server + generator (2 / CPU per event) | {ceiling:,.0f} events/s | | |",
         f"| derived, not measured: the server alone on 2 idle cores | {2e4 / server_cpu:,.0f} events/s | | |",
         f"| soak: kill -9 of the server | {sr.kills} kills, {sr.retries} retried requests, {sr.seconds:.1f} s | | |",
         f"| soak: stored rows / distinct ids / events delivered | {stored_soak:,} / {distinct_soak:,} / {sr.events:,} | equal | {met(stored_soak == distinct_soak == sr.events)} |",
