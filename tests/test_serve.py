@@ -390,16 +390,21 @@ def test_memory_budget_refuses_with_429_while_a_body_is_in_flight(tmp_path: Path
 
 
 def test_sigterm_commits_what_was_accepted(tmp_path: Path) -> None:
-    server = Server(tmp_path, tmp_path / "drain.duckdb", "--commit-every", "600").start()
+    server = Server(tmp_path, tmp_path / "drain.duckdb", "--commit-every", "600",
+                    "--status-every", "0.2").start()
     try:
         edge = drain_lines("edge_logs")[:100]
         assert server.post("/drains/supabase", as_array(edge), BEARER)[0] == 200
         assert read_db(server.db, "SELECT count(*) FROM edge_logs") == [(0,)]  # not yet committed
-        server.stop()
+        time.sleep(0.5)
+        log = server.stop()
     finally:
         if server.proc and server.proc.poll() is None:
             server.kill()
     assert read_db(server.db, "SELECT count(*) FROM edge_logs") == [(100,)]
+    # the periodic status line, and the last one after the final commit
+    assert "accepted 100 · stored 0 " in log
+    assert log.rstrip().splitlines()[-1].startswith("0 ev/s · accepted 100 · stored 100 (dup 0)")
 
 
 def test_a_public_address_without_secrets_does_not_start(tmp_path: Path) -> None:
