@@ -158,3 +158,30 @@ def test_a_segment_presented_twice_is_stored_once(tmp_path: Path) -> None:
     assert counts() == first
     assert spool.sealed() == []
     spool.close()
+
+
+def test_a_body_the_reader_refuses_does_not_hold_back_the_others(tmp_path: Path) -> None:
+    """Bodies are checked before they are spooled; should one still be refused by the
+    reader, the segment is ingested body by body and that one is kept as a rejected row."""
+    db = tmp_path / "drain.duckdb"
+    spool = Spool(tmp_path / "spool")
+    edge = drain_lines("edge_logs", 30)
+    broken = b'[{"id": "x", "timestamp": 1773309601000000, "metadata": [{"request"'
+    asyncio.run(spool.append([
+        (Kind.SUPABASE, b"[" + b",".join(edge[:10]) + b"]"),
+        (Kind.SUPABASE, broken),
+        (Kind.SUPABASE, b"[" + b",".join(edge[10:]) + b"]"),
+    ]))
+    notices: list[str] = []
+    committer = Committer(db, spool, every=60, on_notice=notices.append)
+    assert committer.commit(deadline=None)
+    con = connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT id) FROM edge_logs").fetchone() == (30, 30)
+        ((file, reason, raw),) = con.execute("SELECT file, reason, raw FROM rejected_rows").fetchall()
+    finally:
+        con.close()
+    assert raw == broken.decode() and reason.startswith("POST /drains/supabase: ")
+    assert file.endswith(".supabase.2.rejected")
+    assert any("one by one" in n for n in notices)
+    spool.close()
