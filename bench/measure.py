@@ -1,4 +1,4 @@
-"""Run one command and record its wall time and peak RSS as JSON.
+"""Run one command and record its wall time, CPU time and peak RSS as JSON.
 
     python bench/measure.py RESULT.json COMMAND [ARG...]
 
@@ -25,7 +25,9 @@ def main(argv: list[str]) -> int:
     seconds = time.perf_counter() - started
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     with open(result_path, "w", encoding="utf-8") as out:
-        json.dump({"seconds": seconds, "peak_rss_kib": usage.ru_maxrss, "returncode": code}, out)
+        # CPU seconds too: on a shared machine they move less with the neighbours than wall time
+        json.dump({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                   "peak_rss_kib": usage.ru_maxrss, "returncode": code}, out)
     return code if code >= 0 else 128 - code
 
 

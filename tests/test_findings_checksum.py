@@ -75,11 +75,11 @@ def replay_names() -> list[str]:
     return sorted(p.name for p in SAMPLE_LOGS.iterdir() if (p / "manifest.json").is_file())
 
 
-def replay_digests(name: str) -> dict[str, str]:
+def replay_digests(name: str, memory_limit: str | None = None) -> dict[str, str]:
     import loganalyze
     from loganalyze.ingest import ingest
 
-    con = loganalyze.connect()
+    con = loganalyze.connect(memory_limit=memory_limit)
     try:
         ingest([SAMPLE_LOGS / name], con)
         return findings_digests(con)
@@ -103,6 +103,28 @@ def test_findings_equal_reference(name: str) -> None:
         f"detector's meaning changed on purpose, regenerate with "
         f"`python -m tests.test_findings_checksum --write`"
     )
+
+
+def test_findings_equal_reference_under_a_small_memory_budget() -> None:
+    """report/run/check run under a memory budget and spill beyond it; spilling must not
+    change a single finding."""
+    name = "eventlive-incident"
+    if name not in replay_names():
+        pytest.skip(f"replay {name} not found under {SAMPLE_LOGS}")
+    expected = _reference()["replays"][name]
+    got = replay_digests(name, memory_limit="128MB")
+    assert sorted(k for k in expected if expected[k] != got.get(k)) == []
+
+
+def test_memory_limit_option_is_validated() -> None:
+    from typer.testing import CliRunner
+
+    from loganalyze.cli import app
+
+    for command in (["report"], ["run", "db_errors"], ["check", str(REPO / "sample_logs" / "eventlive.dod.toml")]):
+        result = CliRunner().invoke(app, [*command, "--memory-limit", "lots"])
+        assert result.exit_code == 2, (command, result.output)
+        assert "not a memory size: 'lots'" in result.output
 
 
 def test_reference_covers_every_replay() -> None:
