@@ -117,11 +117,11 @@ class DrainReceiver:
             return self._answer(drain, refusal.status, {"error": refusal.reason},
                                 {"Retry-After": str(refusal.retry_after)})
         try:
-            return await self._receive(request, drain, reserved)
+            return await self._receive(request, drain)
         finally:
             self.pressure.release(reserved)
 
-    async def _receive(self, request: web.Request, drain: str, reserved: int) -> web.Response:
+    async def _receive(self, request: web.Request, drain: str) -> web.Response:
         limit = self.config.max_body_bytes
         try:
             raw = await asyncio.wait_for(request.read(), BODY_TIMEOUT_SECONDS)
@@ -144,7 +144,10 @@ class DrainReceiver:
         if drain == "vercel" and not self._signature_ok(request, raw, body):
             return self._answer(drain, 403, {"error": "x-vercel-signature does not match the body"})
         if body is None:
-            await self._spool([], rejects, drain)
+            try:
+                await self._spool([], rejects, drain)
+            except OSError as exc:
+                return self._spool_failed(drain, exc)
             return self._answer(drain, 400, {"error": rejects[0].reason, "accepted": 0})
         extra = len(body) if encoding else 0
         if extra:  # the decompressed copy is held too
@@ -158,8 +161,7 @@ class DrainReceiver:
             try:
                 await self._spool(records, parsed.rejects, drain)
             except OSError as exc:
-                return self._answer(drain, 503, {"error": f"cannot write the spool: {exc.strerror}"},
-                                    {"Retry-After": "5"})
+                return self._spool_failed(drain, exc)
         finally:
             if extra:
                 self.pressure.release(extra)
@@ -176,6 +178,11 @@ class DrainReceiver:
             records = [*records, (Kind.REJECTED, json.dumps(doc).encode("utf-8"))]
         if records:
             await self.spool.append(records)
+
+    def _spool_failed(self, drain: str, exc: OSError) -> web.Response:
+        """The disk refused the write (full, read-only): nothing was acknowledged."""
+        return self._answer(drain, 503, {"error": f"cannot write the spool: {exc.strerror or exc}"},
+                            {"Retry-After": "5"})
 
     async def vercel_verify(self, request: web.Request) -> web.Response:
         if not self.drains["vercel"]:
