@@ -36,7 +36,7 @@ from .detectors import (
     prepare,
     resolve_params,
 )
-from .findings import BUCKET_ORIGIN, Finding
+from .findings import BUCKET_ORIGIN, Finding, Narrowing
 from .store import LOG_TABLES, quote_ident
 from .timeparse import TimeRange, bounded_window, resolve_range
 
@@ -59,6 +59,19 @@ LINE_TEXT: dict[str, str] = {
     "cron_runs": "concat_ws(' ', 'job', CAST(jobid AS VARCHAR), status || ':', command, '→', return_message)",
 }
 """How one row of each log table reads as a line, for example lines in reports."""
+
+
+EXAMPLE_FILTERS = {"path": "path", "status": "status", "user": "user_id"}
+"""The log-table column each report filter narrows example lines by (--table has none:
+no log line names its table in a column)."""
+
+
+def table_columns(con, table: str) -> set[str]:
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND NOT internal",
+        {"t": table},
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 class EmptyRangeWarning(UserWarning):
@@ -85,7 +98,9 @@ SHARED_RESULTS = (
         ("since", "until", "match_tolerance", "prefer"),
     ),
     # db_errors and schema_errors: each error once across three logs (two ASOF joins).
-    SharedResult("det_db_errors($since, $until, $match_tolerance)", ("since", "until", "match_tolerance")),
+    SharedResult(
+        "det_db_errors($since, $until, $match_tolerance)", ("since", "until", "match_tolerance")
+    ),
 )
 
 
@@ -150,8 +165,10 @@ class Analysis:
         last: str | timedelta | None = None,
         window: str | timedelta = DEFAULT_WINDOW,
         time_range: TimeRange | None = None,
+        narrowing: Narrowing | None = None,
     ) -> None:
         self.con = con
+        self.narrowing = narrowing or Narrowing()
         self.time_range = time_range or resolve_range(con, since, until, last)
         self.window = window
         self._id = next(_session_ids)
@@ -206,12 +223,14 @@ class Analysis:
         if key in self._findings:
             return self._findings[key]
         bound = self._bind(values, width, origin)
-        frame = self._run(spec, bound)
+        frame = self.narrowing.apply(self._run(spec, bound))
         series = None
         if spec.series_params and spec.windowed:
             series_values = resolve_params(spec, {**params, **dict(spec.series_params)})
             if series_values != values:
-                series = self._run(spec, self._bind(series_values, width, origin))
+                series = self.narrowing.apply(
+                    self._run(spec, self._bind(series_values, width, origin))
+                )
         inputs = {t: self.rows(t) for t in spec.tables}
         missing = tuple(
             (group[0] + " has no" if len(group) == 1 else " or ".join(group) + ": none has")
@@ -219,6 +238,15 @@ class Analysis:
             for group in spec.needs
             if not any(inputs[t] for t in group)
         )
+        unsupported = self.narrowing.unsupported(spec.subject)
+        if unsupported:
+            # numbers about everything would read as numbers about the filtered subject
+            frame = frame.head(0)
+            series = None if series is None else series.head(0)
+            missing += tuple(
+                f"cannot be narrowed by --{name} (its rows are not about a {name})"
+                for name in unsupported
+            )
         caveats = [] if width_note is None else [width_note]
         for caveat in spec.caveats:
             if self.rows(caveat.table) and caveat.column is None:
@@ -278,9 +306,32 @@ class Analysis:
         since = peak[0] if peak is not None else self.time_range.start
         until = since + finding.window if peak is not None else self.time_range.end
         out: list[tuple[datetime, str, str]] = []
+        narrowed = self.narrowing.active
         for table, condition in finding.spec.examples:
             if len(out) >= limit or table not in LINE_TEXT:
                 continue
+            columns = table_columns(self.con, table)
+            if any(EXAMPLE_FILTERS.get(name) not in columns for name in narrowed):
+                continue  # lines this table cannot narrow would show other subjects
+            filters = "".join(
+                " AND CAST("
+                + quote_ident(EXAMPLE_FILTERS[name])
+                + " AS VARCHAR) "
+                + (
+                    "LIKE $" + name
+                    if value.endswith("*") or value.lower().endswith("xx")
+                    else "= $" + name
+                )
+                for name, value in narrowed.items()
+            )
+            values = {
+                name: value[:-1] + "%"
+                if value.endswith("*")
+                else value[0] + "%"
+                if value.lower().endswith("xx")
+                else value
+                for name, value in narrowed.items()
+            }
             rows = self.con.execute(
                 "SELECT ts, "
                 + LINE_TEXT[table]
@@ -288,9 +339,15 @@ class Analysis:
                 + quote_ident(table)
                 + " WHERE ts >= $since AND ts < $until AND ("
                 + condition
-                + ") "
-                "ORDER BY ts, id LIMIT $n",
-                {"since": since or _NOWHERE, "until": until or _NOWHERE, "n": limit - len(out)},
+                + ")"
+                + filters
+                + " ORDER BY ts, id LIMIT $n",
+                {
+                    "since": since or _NOWHERE,
+                    "until": until or _NOWHERE,
+                    "n": limit - len(out),
+                    **values,
+                },
             ).fetchall()
             out.extend((ts, table, " ".join(str(line).split())) for ts, line in rows if line)
         return out

@@ -308,6 +308,70 @@ class Finding:
         return grouped.head(n)
 
 
+NARROWING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "path": ("path", "route"),
+    "status": ("status", "status_class"),
+    "table": ("table_name", "relation", "target"),
+    "user": ("user_id",),
+}
+"""Each report filter (`--path`, `--status`, `--table`, `--user`) and the subject columns
+of a finding it narrows."""
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """Filters that narrow every finding to the rows about one path, status, table or
+    user. A value ending in `*` matches as a prefix; a status is a code (409) or a class
+    (4xx, 5xx)."""
+
+    path: str | None = None
+    status: str | None = None
+    table: str | None = None
+    user: str | None = None
+
+    @property
+    def active(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+    def describe(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.active.items())
+
+    def unsupported(self, columns: list[str] | tuple[str, ...]) -> list[str]:
+        """The active filters a frame with `columns` cannot be narrowed by."""
+        return [
+            name
+            for name in self.active
+            if not any(c in columns for c in NARROWING_COLUMNS[name])
+        ]
+
+    def apply(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The rows matching every active filter (each on the columns the frame has)."""
+        for name, value in self.active.items():
+            conditions = [
+                _matches(name, column, value, frame.schema[column])
+                for column in NARROWING_COLUMNS[name]
+                if column in frame.columns
+            ]
+            if conditions:
+                frame = frame.filter(pl.any_horizontal(conditions).fill_null(False))
+        return frame
+
+
+def _matches(name: str, column: str, value: str, dtype: pl.DataType) -> pl.Expr:
+    text = pl.col(column).cast(pl.String)
+    if name == "status":
+        wanted = value.strip().lower()
+        if wanted.endswith("xx") and len(wanted) == 3 and wanted[0].isdigit():
+            low = int(wanted[0]) * 100
+            if dtype.is_integer():
+                return pl.col(column).is_between(low, low + 99)
+            return text.str.to_lowercase().str.starts_with(wanted[0])
+        return text == wanted
+    if value.endswith("*"):
+        return text.str.starts_with(value[:-1])
+    return text == value
+
+
 def rollup_rows(spec: DetectorSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """See `Finding.rollup_rows`."""
     if spec.rollup is None or frame.height == 0 or spec.rollup[0] not in frame.columns:
@@ -365,6 +429,7 @@ __all__ = [
     "Figure",
     "Finding",
     "Metric",
+    "Narrowing",
     "format_value",
     "rollup_rows",
     "window_start_of",

@@ -85,7 +85,7 @@ def test_a_detector_without_its_input_says_which(tmp_path):
     assert "status_storms" in {f.name for f in report.unjudged}
     assert "status_storms" not in {f.name for f in report.quiet}
     markdown = render_markdown(report)
-    assert "Not judged, input missing:" in markdown and "status_storms (edge_logs or" in markdown
+    assert "Not judged:" in markdown and "status_storms (edge_logs or" in markdown
     data = json.loads(render_json(report))
     by_name = {d["name"]: d for d in data["detectors"]}
     assert by_name["status_storms"]["conclusive"] is False
@@ -256,6 +256,7 @@ def test_report_and_charts_take_window_all(tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["range"]["window"] == "all"
+    assert data["headline"] and data["chains"] and data["overview"]["http_requests"] > 0
     schema = next(d for d in data["detectors"] if d["name"] == "schema_errors")
     assert len({row["window_start"] for row in schema["rows"]}) == 1
     charts = runner.invoke(
@@ -297,3 +298,40 @@ def test_the_terminal_report_never_crops_a_number(incident, width):
                     assert f" {row[i]} " in f" {flat} ", (finding.name, labels[i], row[i])
     if width == 80:
         assert dropped_somewhere and "not shown at this width:" in text
+
+
+def test_report_filters_narrow_every_finding_or_say_they_cannot(incident):
+    from loganalyze.findings import Narrowing
+
+    whole = build_report(incident, tz="UTC")
+    narrowed = build_report(incident, tz="UTC", narrowing=Narrowing(status="409", path="/rest/v1/*"))
+    by_name = {f.name: f for f in narrowed.results}
+    storms = by_name["status_storms"]
+    everything = next(f for f in whole.results if f.name == "status_storms")
+    expected = everything.frame.filter(
+        (pl.col("status_class") == "409") & pl.col("path").str.starts_with("/rest/v1/")
+    )
+    assert storms.total("count") == expected["count"].sum() > 0
+    assert set(storms.frame["status_class"]) == {"409"}
+    # Realtime presence rows are about a project, not a path or a status: not judged
+    presence = by_name["realtime_presence"]
+    assert not presence.conclusive and presence.frame.is_empty()
+    assert any("cannot be narrowed by --path" in m for m in presence.missing)
+    assert presence in narrowed.unjudged
+    markdown = render_markdown(narrowed, redact=False)
+    assert "| **Narrowed to** | path /rest/v1/*, status 409 |" in markdown
+    lines = [ln for ln in markdown.splitlines() if " edge_logs: " in ln]
+    assert lines and all(" | 409 | " in ln for ln in lines)
+
+
+def test_report_filters_on_the_command_line():
+    result = runner.invoke(
+        app, ["report", str(INCIDENT), "--user", "nobody", "--format", "json", "--no-redact"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["narrowed"] == "user nobody"
+    for detector in data["detectors"]:
+        assert detector["rows"] == [], detector["name"]  # nobody is no user in the replay
+        if "user_id" not in detector["subject"]:
+            assert not detector["conclusive"], detector["name"]

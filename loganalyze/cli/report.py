@@ -129,14 +129,44 @@ def report_command(
     param: DetectorParamOption = None,
     redact: RedactOption = None,
     memory_limit: MemoryLimitOption = None,
+    path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            help="Narrow every finding to this path or app route (a trailing * matches a "
+            "prefix: /rest/v1/*).",
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Narrow every finding to this status (409) or class (4xx, 5xx).",
+            show_default=False,
+        ),
+    ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option("--table", help="Narrow every finding to this table.", show_default=False),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Narrow every finding to this user id.", show_default=False),
+    ] = None,
 ) -> None:
-    """What the logs show: per detector that found something, most severe first, the key
-    numbers, top offenders and a per-window sparkline; with --dod the verdicts.
+    """What the logs show: the headline (the findings that matter, one sentence each),
+    causal chains, the DoD verdicts with --dod, then per detector that found something the
+    key numbers, top rows and a per-window sparkline.
+
+    --path/--status/--table/--user narrow every finding; a detector whose rows are not
+    about that (e.g. --user on Realtime presence) is listed as not judged, never shown
+    with numbers about everything.
 
     With PATHs the logs are ingested in memory first; otherwise --db is read. Exits 0
     whatever the logs contain (`loganalyze check` is the command that fails).
     """
     from .. import report as reports
+    from ..findings import Narrowing
 
     if output is ReportFormat.html and out is None and sys.stdout.isatty():
         raise fail(
@@ -178,6 +208,7 @@ def report_command(
             dod=verdicts,
             params=params,
             title=title,
+            narrowing=Narrowing(path=path, status=status, table=table, user=user),
         )
         if output is ReportFormat.rich:
             _print_rich(report, out, redact=bool(redact))  # the terminal: off unless asked

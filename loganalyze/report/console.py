@@ -48,7 +48,7 @@ def render_rich(report: Report, console: Console) -> None:
         )
     unjudged = unjudged_text(report)
     if unjudged:
-        console.print(Text("Not judged, input missing: ", style="magenta") + Text(unjudged))
+        console.print(Text("Not judged: ", style="magenta") + Text(unjudged))
 
 
 def _headline(report: Report) -> Panel:

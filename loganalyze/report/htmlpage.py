@@ -261,7 +261,7 @@ def render_html(report: Report, marks: Sequence[Mark] = (), *, redact: bool = Tr
         body.append(f"<p><strong>Nothing found by:</strong> {names}</p>")
     unjudged = unjudged_text(report)
     if unjudged:
-        body.append(f'<p class="note"><strong>Not judged, input missing:</strong> {escape(unjudged)}</p>')
+        body.append(f'<p class="note"><strong>Not judged:</strong> {escape(unjudged)}</p>')
     title = escape(report.title)
     if report.start is not None:
         title += f" {format_instant(report.start, report.tz)} ({escape(report.tz)})"

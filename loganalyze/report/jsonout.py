@@ -108,6 +108,14 @@ def report_dict(report: Report) -> dict[str, Any]:
             "tz": report.tz,
         },
         "notice": report.notice,
+        "narrowed": report.narrowed or None,
+        "headline": [h.sentence for h in report.headlines],
+        "chains": [{"title": c.title, "steps": list(c.steps)} for c in report.chains],
+        "overview": report.overview,
+        "examples": {
+            name: [{"ts": _iso(ts), "table": table, "line": line} for ts, table, line in lines]
+            for name, lines in report.examples.items()
+        },
         "sources": frame_records(report.sources),
         "files": frame_records(report.files),
         "rejected": {

@@ -67,7 +67,7 @@ def render_markdown(report: Report, *, redact: bool = True) -> str:
         lines += ["**Nothing found by:** " + ", ".join(f"`{r.name}`" for r in report.quiet), ""]
     unjudged = unjudged_text(report)
     if unjudged:
-        lines += [f"**Not judged, input missing:** {unjudged}", ""]
+        lines += [f"**Not judged:** {unjudged}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

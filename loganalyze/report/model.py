@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from ..findings import Finding
+from ..findings import Finding, Narrowing
 from ..store import LOG_TABLES, quote_ident
 from .dodview import DodSummary, summarize_dod
 from .query import query_frame
@@ -59,6 +59,8 @@ class Report:
     """Why the range shows nothing (no data, or a range outside the data's span)."""
     title: str = "loganalyze report"
     """The heading of every rendering (`report --title`)."""
+    narrowed: str = ""
+    """The report filters every finding was narrowed by (`--path 409`…), or ''."""
     headlines: list[Headline] = field(default_factory=list)
     """The findings that matter, most telling first, each one sentence (report.story)."""
     chains: list[Chain] = field(default_factory=list)
@@ -140,6 +142,7 @@ def build_report(
     detectors: list[str] | None = None,
     params: dict[str, dict[str, Any]] | None = None,
     title: str | None = None,
+    narrowing: Narrowing | None = None,
 ) -> Report:
     """Run the detectors over the range and gather everything a report shows.
 
@@ -147,12 +150,15 @@ def build_report(
     display zone (None = the local zone); `dod` the `CheckReport` of a DoD judged over the
     same range (`loganalyze.check`), whose verdicts the report shows; `params` detector
     parameters by detector name (`{"conflict_storms": {"min_count": 20}}`); `title` the
-    heading every rendering shows.
+    heading every rendering shows; `narrowing` filters every finding to one path, status,
+    table or user (detectors whose rows are not about that are listed as not judged).
     """
     from ..analysis import Analysis
 
     zone = resolve_zone(tz)
-    with Analysis(con, since=since, until=until, last=last, window=window) as analysis:
+    with Analysis(
+        con, since=since, until=until, last=last, window=window, narrowing=narrowing
+    ) as analysis:
         time_range = analysis.time_range
         results = order_results(analysis.findings(detectors, per_detector=params))
         step = results[0].window if results else _step(window, time_range)
@@ -172,6 +178,7 @@ def build_report(
             notice=analysis.notice,
             timeline=build_timeline(analysis, step),
             title=title or DEFAULT_TITLE,
+            narrowed=analysis.narrowing.describe(),
             headlines=headlines(results, zone),
             chains=chains(results),
             examples={f.name: analysis.examples(f) for f in results if f.found},

@@ -157,6 +157,8 @@ def header_facts(report: Report) -> list[tuple[str, str]]:
         ),
         ("Times in", zone_label(zone, report.data_end or report.start)),
     ]
+    if report.narrowed:
+        facts.append(("Narrowed to", report.narrowed))
     if report.sources.height:
         sources = " · ".join(
             f"{s} {fmt_number(n)}" for s, n in report.sources.select("source", "rows").iter_rows()
@@ -307,10 +309,14 @@ def headline_lines(report: Report) -> list[str]:
     if report.start is None:
         return ["No data: the database holds no log rows."]
     checked = len(report.quiet) + len(report.found)
-    text = f"Healthy: no detector found a problem in this range ({checked} detectors looked"
+    text = f"Healthy: no detector found a problem in this range ({_count(checked, 'detector')} looked"
     if report.unjudged:
-        text += f"; {len(report.unjudged)} had no input — see below"
+        text += f"; {_count(len(report.unjudged), 'detector')} could not judge — see below"
     return [text + ")."]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def chain_lines(report: Report) -> list[str]:
