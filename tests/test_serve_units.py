@@ -185,3 +185,25 @@ def test_a_body_the_reader_refuses_does_not_hold_back_the_others(tmp_path: Path)
     assert file.endswith(".supabase.2.rejected")
     assert any("one by one" in n for n in notices)
     spool.close()
+
+
+def test_a_failed_write_is_cut_so_later_records_stay_readable(tmp_path: Path, monkeypatch) -> None:
+    import loganalyze.serve.spool as spool_module
+
+    spool = Spool(tmp_path / "spool")
+    asyncio.run(spool.append([(Kind.SUPABASE, b"[1]")]))
+    real_fdatasync = spool_module.os.fdatasync
+
+    def disk_error(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spool_module.os, "fdatasync", disk_error)
+    with pytest.raises(OSError):
+        asyncio.run(spool.append([(Kind.SUPABASE, b"[2]")]))  # not acknowledged
+    monkeypatch.setattr(spool_module.os, "fdatasync", real_fdatasync)
+    asyncio.run(spool.append([(Kind.VERCEL, b"[3]")]))
+    segment = spool.seal()
+    assert segment is not None
+    assert [(r.kind, r.payload) for r in read_records(segment)] == [
+        (Kind.SUPABASE, b"[1]"), (Kind.VERCEL, b"[3]")]
+    spool.close()

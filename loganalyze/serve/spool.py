@@ -218,11 +218,17 @@ class Spool:
             self._open_path = self.directory / f"seg-{stamp}-{self._counter:06d}{OPEN_SUFFIX}"
             self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
             self._fsync_dir()  # the new name survives a power cut before its first ack
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-        os.fdatasync(self._fd)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+            os.fdatasync(self._fd)
+        except OSError:
+            # Cut what this group wrote (disk full, I/O error): records appended later
+            # must not sit behind a torn one, where recovery would stop reading.
+            os.ftruncate(self._fd, self._open_size)
+            raise
         with self._cond:
             self._open_size += len(data)
 
