@@ -302,8 +302,25 @@ def utf8_text(plain: Path, workdir: Path, display: str, encoding: str | None = N
 
 def _invalid_utf8_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
     """Lines of `path` that are not valid UTF-8 (at most MAX_INVALID_UTF8_LINES + 1 of
-    them), and the file's number of lines. Blocks are decoded whole; only a block that
-    fails is looked at line by line."""
+    them), and the file's number of lines (0 when every line is valid). A valid file is
+    decoded block by block and nothing else; only an invalid one is scanned for lines."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        try:
+            for block in iter(lambda: fh.read(_BLOCK), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return [], 0
+        except UnicodeDecodeError:
+            pass
+    return _scan_invalid_lines(path)
+
+
+def _scan_invalid_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
+    """Blocks cut at line ends are decoded whole; only a block that fails is looked at
+    line by line."""
     invalid: list[tuple[int, str]] = []
     lines = 0
     carry = b""
