@@ -33,6 +33,7 @@ JOB_COMMAND = (
 )
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4 = re.compile(rf"\b{_OCTET}(?:\.{_OCTET}){{3}}\b")
+PRODUCT_VERSION = re.compile(r"\b[A-Za-z][\w-]*/\d+(?:\.\d+){1,3}\b")
 PSEUDONYM = re.compile(r"<(jwt|key|email|ip):[0-9a-f]{8}>")
 
 
@@ -142,6 +143,7 @@ def _without_plotly_js(text: str) -> str:
 
 def _secrets(text: str) -> list[str]:
     text = _without_plotly_js(text)
+    text = PRODUCT_VERSION.sub("", text)  # Chrome/131.0.0.0 in a User-Agent is no address
     return [s for s in (SERVICE_JWT, SECRET_KEY, *EMAILS) if s in text] + IPV4.findall(text)
 
 
