@@ -38,20 +38,20 @@ def main() -> int:
 
     from polars.testing import assert_frame_equal
 
-    import loganalyze as la
     from loganalyze.engines import DuckDBEngine, EngineAnalysis, open_engine, support_table
-    from loganalyze.store import table_counts
+    from loganalyze.ingest import ingest
+    from loganalyze.store import connect, table_counts
 
     sys.path.insert(0, str(REPO / "bench"))
     import replicate
 
     with tempfile.TemporaryDirectory() as work:
         db = str(Path(work) / "bench.duckdb")
-        con = la.connect(db)
-        la.ingest([str(REPO / "sample_logs" / "eventlive-incident")], con)
+        con = connect(db)
+        ingest([str(REPO / "sample_logs" / "eventlive-incident")], con)
         con.close()
         replicate.main([db, str(args.events)])
-        con = la.connect(db)
+        con = connect(db)
         events = sum(table_counts(con).values())
         ch, load_wall, load_cpu = _timed(lambda: open_engine("chdb", con))
         names = [spec.name for spec, reason in support_table("chdb") if reason is None]

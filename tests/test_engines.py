@@ -27,6 +27,11 @@ from loganalyze.engines.clickhouse import body, chdb_engine, supported  # noqa: 
 from loganalyze.engines.clickhouse.ddl import schema_ddl, table_columns  # noqa: E402
 from loganalyze.errors import DetectorError  # noqa: E402
 
+# the functions, not `la.ingest`: once the loganalyze.ingest package is imported, the
+# attribute of that name on loganalyze is the package
+from loganalyze.ingest import ingest  # noqa: E402
+from loganalyze.store import connect  # noqa: E402
+
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_logs"
 REPLAYS = ("eventlive-incident", "eventlive-incident-selfhosted", "realtime-outage")
 PORTED = (
@@ -68,8 +73,8 @@ def replay_engines():
 
     def get(replay: str):
         if replay not in _ENGINES:
-            con = la.connect()
-            la.ingest([str(SAMPLES / replay)], con)
+            con = connect()
+            ingest([str(SAMPLES / replay)], con)
             _ENGINES[replay] = (DuckDBEngine(con), open_engine("chdb", con))
         return _ENGINES[replay]
 
@@ -142,8 +147,8 @@ def test_replays_exercise_the_ported_detectors(replay_engines):
 def test_input_counts_and_range_come_from_the_engine():
     """The chDB engine answers the analysis layer's own queries (data span, rows per
     table) from its tables: a range with no events there gives the same notice."""
-    con = la.connect()
-    la.ingest([str(SAMPLES / "eventlive-fixed")], con)
+    con = connect()
+    ingest([str(SAMPLES / "eventlive-fixed")], con)
     ch = open_engine("chdb", con)
     try:
         far = datetime(2001, 1, 1, tzinfo=UTC)
@@ -160,7 +165,7 @@ def test_input_counts_and_range_come_from_the_engine():
 
 
 def test_unsupported_detector_says_so_instead_of_answering():
-    con = la.connect()
+    con = connect()
     ch = open_engine("chdb", con)
     try:
         missing = [spec.name for spec, reason in support_table("chdb") if reason]
@@ -240,8 +245,8 @@ def _split_into_two_shards(ch) -> None:
 
 
 def test_same_findings_when_every_table_is_split_over_two_shards():
-    con = la.connect()
-    la.ingest([str(SAMPLES / REPLAYS[0])], con)
+    con = connect()
+    ingest([str(SAMPLES / REPLAYS[0])], con)
     ch = open_engine("chdb", con)
     try:
         _split_into_two_shards(ch)
