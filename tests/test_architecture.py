@@ -20,7 +20,8 @@ FORBIDDEN = {
                             "loganalyze.cli"),
     "loganalyze.analysis": ("loganalyze.report", "loganalyze.dod", "loganalyze.cli"),
     "loganalyze.dod": ("loganalyze.report", "loganalyze.cli"),
-    "loganalyze.report": ("loganalyze.dod", "loganalyze.cli"),
+    # the report shows verdicts with the check's own renderer, never judges them itself
+    "loganalyze.report": ("loganalyze.dod.evaluate", "loganalyze.dod.load", "loganalyze.cli"),
 }  # fmt: skip
 
 

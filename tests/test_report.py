@@ -313,16 +313,20 @@ threshold = "count == 0"
 def test_dod_verdicts_appear_in_every_format(incident_con, tmp_path) -> None:
     dod_file = tmp_path / "fix.dod.toml"
     dod_file.write_text(DOD, encoding="utf-8")
-    report = build_report(incident_con, tz="UTC", dod=loganalyze.check(incident_con, dod_file))
-    assert report.dod is not None
-    (verdict,) = report.dod.verdicts
-    assert (verdict.id, verdict.verdict, verdict.observed) == ("P0-1", "fail", str(SCHEMA_ERRORS))
-    assert "P0-1" in rich_text(report) and "FAIL" in rich_text(report)
-    assert (
-        "| P0-1 | FAIL | fail | no registrations.id errors | 37 | — | count == 0 |"
-        in render_markdown(report)
-    )
-    assert json.loads(render_json(report))["dod"]["checks"][0]["verdict"] == "fail"
+    verdicts = loganalyze.check(incident_con, dod_file)
+    report = build_report(incident_con, tz="UTC", dod=verdicts)
+    assert report.dod is verdicts
+    (result,) = report.dod.results
+    assert (result.check.id, result.verdict.value) == ("P0-1", "fail")
+    assert result.thresholds[0].observed == SCHEMA_ERRORS
+    assert "P0-1" in rich_text(report) and "fail" in rich_text(report)
+    # one renderer for the verdicts: the report shows what `check` shows
+    from loganalyze.dod.render import to_dict, to_markdown
+
+    markdown = render_markdown(report)
+    assert to_markdown(verdicts) in markdown
+    assert "| **P0-1** no registrations.id errors | ❌ fail | 37 | `count == 0` | — |" in markdown
+    assert json.loads(render_json(report))["dod"] == json.loads(json.dumps(to_dict(verdicts)))
     assert 'class="verdict-fail">FAIL' in render_html(report)
 
 
@@ -339,12 +343,12 @@ def test_relative_dod_thresholds_are_judged_against_a_baseline(incident_con, tmp
         {"start": START},
     )
     without = build_report(after_fix, tz="UTC", dod=loganalyze.check(after_fix, dod_file))
-    assert without.dod.verdicts[0].verdict == "skipped"
+    assert without.dod.results[0].verdict.value == "skipped"
     judged = build_report(
         after_fix, tz="UTC", dod=loganalyze.check(after_fix, dod_file, incident_con)
     )
-    (verdict,) = judged.dod.verdicts
-    assert (verdict.verdict, verdict.observed) == ("pass", "100.0%")
+    (result,) = judged.dod.results
+    assert result.verdict.value == "pass" and result.thresholds[0].observed == 1.0
 
 
 # --------------------------------------------------------------------------- CLI

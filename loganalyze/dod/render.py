@@ -48,7 +48,7 @@ def baseline_text(result: ThresholdResult) -> str:
     return format_value(result.baseline, "") if result.baseline is not None else "—"
 
 
-def _dod_name(report: CheckReport) -> str:
+def dod_name(report: CheckReport) -> str:
     if report.dod.title:
         return report.dod.title
     return report.dod.path.name if report.dod.path is not None else "DoD"
@@ -89,7 +89,7 @@ def to_markdown(report: CheckReport, *, redact: bool = True) -> str:
     report = _shareable(report, redact)
     mark = OUTCOME_MARKS[report.outcome]
     lines = [
-        f"### {mark} loganalyze check {report.outcome}: {_cell(_dod_name(report))}",
+        f"### {mark} loganalyze check {report.outcome}: {_cell(dod_name(report))}",
         "",
         f"{report.summary()} · range {report.range_text}"
         + (f" · baseline {report.baseline_range_text}" if report.baseline_range_text else ""),
@@ -169,16 +169,41 @@ def to_json(report: CheckReport, *, redact: bool = True) -> str:
 # --------------------------------------------------------------------------- terminal
 
 
+def threshold_rows(report: CheckReport) -> list[dict[str, str]]:
+    """One row per threshold, as every verdict table shows it (`check` and `report
+    --dod`): id and title on a check's first row, verdict, observed, baseline, threshold."""
+    rows = []
+    for result in report.results:
+        for index, threshold in enumerate(result.thresholds):
+            rows.append(
+                {
+                    "id": result.check.id if index == 0 else "↳",
+                    "title": result.check.title if index == 0 else "",
+                    "verdict": threshold.verdict.value,
+                    "verdict_text": verdict_text(threshold),
+                    "observed": observed_text(threshold),
+                    "baseline": baseline_text(threshold),
+                    "threshold": threshold.threshold.text,
+                }
+            )
+    return rows
+
+
 def print_rich(report: CheckReport, console: Any, *, redact: bool = True) -> None:
     """The verdict table on a rich Console (passed in, so tests can capture it); CI logs
     are shared, so secrets are masked here too unless `redact` is False."""
-    report = _shareable(report, redact)
+    for renderable in rich_renderables(_shareable(report, redact)):
+        console.print(renderable)
+
+
+def rich_renderables(report: CheckReport) -> list[Any]:
+    """The verdict table, the notes of checks that did not pass, and the summary line."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
     table = Table(
-        title=f"loganalyze check: {_dod_name(report)}",
+        title=f"loganalyze check: {dod_name(report)}",
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -208,16 +233,16 @@ def print_rich(report: CheckReport, console: Any, *, redact: bool = True) -> Non
                 observed_text(threshold),
                 baseline_text(threshold),
             )
-    console.print(table)
-    for result, text in _notes(report):
-        console.print(
-            Text.assemble(
-                (f"{result.check.id} ", "bold"),
-                (result.verdict.value, STYLES[result.verdict]),
-                f": {text}",
-            )
+    out: list[Any] = [table]
+    out += [
+        Text.assemble(
+            (f"{result.check.id} ", "bold"),
+            (result.verdict.value, STYLES[result.verdict]),
+            f": {text}",
         )
-    console.print(
+        for result, text in _notes(report)
+    ]
+    out.append(
         Text(
             report.summary() + f" (range {report.range_text})",
             style=STYLES[
@@ -227,12 +252,16 @@ def print_rich(report: CheckReport, console: Any, *, redact: bool = True) -> Non
             ],
         )
     )
+    return out
 
 
 __all__ = [
     "baseline_text",
+    "dod_name",
     "observed_text",
     "print_rich",
+    "rich_renderables",
+    "threshold_rows",
     "to_dict",
     "to_json",
     "to_markdown",

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..findings import Finding
-from .dodview import DodSummary, DodVerdict, summarize_dod
 from .model import Report, build_report
 
 if TYPE_CHECKING:
@@ -85,9 +84,6 @@ def parse_marks(report: Report, marks: Sequence[Mark | str]) -> list[Mark]:
 
 __all__ = [
     "Finding",
-    "summarize_dod",
-    "DodSummary",
-    "DodVerdict",
     "Report",
     "build_report",
     "parse_marks",

@@ -174,37 +174,9 @@ def _result_panel(report: Report, result: Finding, width: int = 100) -> Panel:
     )
 
 
-def _dod_table(report: Report) -> Table | Panel:
+def _dod_table(report: Report) -> Group:
+    """The verdicts as `loganalyze check` prints them."""
+    from ..dod.render import rich_renderables
+
     assert report.dod is not None
-    dod = report.dod
-    if dod.error:
-        return Panel(
-            Text(dod.error, style="yellow"), title="Definitions of Done", title_align="left"
-        )
-    table = Table(
-        title=f"Definitions of Done ({dod.file}): {dod.outcome.upper()}",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-    )
-    # a terminal has no room for six columns: the title and the threshold go under the
-    # id (which is never folded), and a warn-severity check says so next to its verdict
-    table.add_column("verdict", no_wrap=True)
-    table.add_column(
-        "check", overflow="fold", min_width=max((len(v.id) for v in dod.verdicts), default=5)
-    )
-    table.add_column("observed", justify="right", no_wrap=True)
-    table.add_column("baseline", justify="right", no_wrap=True)
-    for verdict in dod.verdicts:
-        label = verdict.verdict.upper()
-        style = VERDICT_STYLES.get(label, "")
-        if verdict.severity == "warn" and label not in ("PASS", "WARN"):
-            label += " (warn)"
-        table.add_row(
-            Text(label, style=style),
-            Text(verdict.id, style="bold")
-            + Text("\n" + verdict.title, style="dim")
-            + Text("\nthreshold: " + verdict.threshold),
-            verdict.observed,
-            verdict.baseline,
-        )
-    return table
+    return Group(Text("Definitions of Done", style="bold"), *rich_renderables(report.dod))

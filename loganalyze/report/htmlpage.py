@@ -14,12 +14,10 @@ from ..findings import Finding
 from .charts import Mark, detector_figure, timeline_figure
 from .model import Report
 from .text import (
-    DOD_COLUMNS,
     caveat_texts,
     chain_lines,
     column_label,
     cut,
-    dod_rows,
     fmt_number,
     header_facts,
     headline_lines,
@@ -139,31 +137,33 @@ def _result_section(report: Report, result: Finding, marks: Sequence[Mark]) -> s
     return "\n".join(parts)
 
 
+DOD_COLUMNS = ("check", "verdict", "observed", "baseline", "threshold")
+
+
 def _dod_section(report: Report) -> str:
+    """The verdicts, one row per threshold as `loganalyze check` shows them."""
+    from ..dod.render import dod_name, threshold_rows
+
     assert report.dod is not None
-    dod = report.dod
-    title = f"Definitions of Done ({escape(dod.file)}): {escape(dod.outcome.upper())}"
-    if dod.error:
-        return (
-            f'<section id="dod"><h2>{title}</h2><p class="note">{escape(dod.error)}</p></section>'
-        )
+    title = f"Definitions of Done ({escape(dod_name(report.dod))}): {escape(report.dod.outcome.upper())}"
     head = "".join(f"<th>{escape(c)}</th>" for c in DOD_COLUMNS)
     body = []
-    for row in dod_rows(report):
-        verdict = row[1].lower()
+    for row in threshold_rows(report.dod):
+        check = f"<strong>{escape(row['id'])}</strong>"
+        if row["title"]:
+            check += f"<br>{escape(row['title'])}"
         cells = [
-            f'<td data-label="id">{escape(row[0])}</td>',
-            f'<td data-label="verdict" class="verdict-{escape(verdict)}">{escape(row[1])}</td>',
-        ]
-        cells += [
-            f'<td data-label="{escape(c)}">{escape(v)}</td>'
-            for c, v in zip(DOD_COLUMNS[2:], row[2:], strict=True)
+            f'<td data-label="check">{check}</td>',
+            f'<td data-label="verdict" class="verdict-{escape(row["verdict"])}">'
+            f"{escape(row['verdict_text'].upper())}</td>",
+            f'<td data-label="observed" class="num">{escape(row["observed"])}</td>',
+            f'<td data-label="baseline" class="num">{escape(row["baseline"])}</td>',
+            f'<td data-label="threshold"><code>{escape(row["threshold"])}</code></td>',
         ]
         body.append("<tr>" + "".join(cells) + "</tr>")
-    table = (
-        f'<table class="dod"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-    )
-    return f'<section id="dod"><h2>{title}</h2>{table}</section>'
+    table = f'<table class="dod"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    summary = escape(report.dod.summary() + f" (range {report.dod.range_text})")
+    return f'<section id="dod"><h2>{title}</h2>{table}<p>{summary}</p></section>'
 
 
 def _contents(report: Report) -> str:

@@ -90,12 +90,9 @@ def _result(result: Finding) -> dict[str, Any]:
 def report_dict(report: Report) -> dict[str, Any]:
     dod = None
     if report.dod is not None:
-        dod = {
-            "file": report.dod.file,
-            "outcome": report.dod.outcome,
-            "error": report.dod.error,
-            "checks": [vars(v) for v in report.dod.verdicts],
-        }
+        from ..dod.render import to_dict
+
+        dod = to_dict(report.dod, redact=False)  # the shape of `check --format json`
     return {
         "format_version": FORMAT_VERSION,
         "range": {

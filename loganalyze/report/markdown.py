@@ -8,13 +8,11 @@ from collections.abc import Collection
 from ..findings import Finding
 from .model import Report
 from .text import (
-    DOD_COLUMNS,
     PARTIAL,
     caveat_texts,
     chain_lines,
     column_label,
     cut,
-    dod_rows,
     header_facts,
     headline_lines,
     key_number_text,
@@ -97,9 +95,8 @@ def _section(report: Report, result: Finding, position: int) -> list[str]:
 
 
 def _dod(report: Report) -> list[str]:
+    """The verdicts as `loganalyze check --format markdown` shows them."""
+    from ..dod.render import to_markdown
+
     assert report.dod is not None
-    dod = report.dod
-    lines = [f"## Definitions of Done (`{dod.file}`): {dod.outcome.upper()}", ""]
-    if dod.error:
-        return lines + [dod.error, ""]
-    return lines + _table(DOD_COLUMNS, dod_rows(report)) + [""]
+    return ["## Definitions of Done", "", *to_markdown(report.dod, redact=False).splitlines(), ""]

@@ -17,7 +17,6 @@ import polars as pl
 
 from ..findings import Finding, Narrowing
 from ..store import LOG_TABLES, quote_ident
-from .dodview import DodSummary, summarize_dod
 from .query import query_frame
 from .story import Chain, Headline, chains, headlines
 from .timeline import build_timeline, empty_timeline
@@ -54,7 +53,8 @@ class Report:
     rejected: pl.DataFrame
     results: list[Finding]
     timeline: pl.DataFrame = field(default_factory=empty_timeline)
-    dod: DodSummary | None = None
+    dod: Any = None
+    """The `CheckReport` of the DoD judged over the report's range (`report --dod`)."""
     notice: str | None = None
     """Why the range shows nothing (no data, or a range outside the data's span)."""
     title: str = "loganalyze report"
@@ -184,8 +184,7 @@ def build_report(
             examples={f.name: analysis.examples(f) for f in results if f.found},
             overview=overview(analysis, results),
         )
-    if dod is not None:
-        report.dod = summarize_dod(dod)
+    report.dod = dod
     return report
 
 

@@ -290,18 +290,6 @@ def offenders_title(result: Finding) -> str:
     return "Top " + (" · ".join(subjects) if subjects else "rows")
 
 
-def dod_rows(report: Report) -> list[list[str]]:
-    if report.dod is None:
-        return []
-    return [
-        [v.id, v.verdict.upper(), v.severity, v.title, v.observed, v.baseline, v.threshold]
-        for v in report.dod.verdicts
-    ]
-
-
-DOD_COLUMNS = ["id", "verdict", "severity", "check", "observed", "baseline", "threshold"]
-
-
 def headline_lines(report: Report) -> list[str]:
     """The headline as sentences; a healthy range says so."""
     if report.headlines:
