@@ -140,16 +140,20 @@ def test_sigint_prints_interrupted_exits_130_and_cleans_up(workload, seeded_db, 
 # --------------------------------------------------------------------------- mounts
 
 
+def _mount_tmpfs(where: Path, options: str, purpose: str) -> Path:
+    if os.geteuid() != 0:
+        pytest.skip(f"mounting {purpose} needs root")
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    return where
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 6 MB tmpfs, mounted for the test (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs to fill up needs root")
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    mount = _mount_tmpfs(tmp_path / "small-disk", "size=6m", "a small tmpfs to fill up")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
@@ -157,13 +161,7 @@ def small_disk(tmp_path):
 @pytest.fixture
 def read_only_dir(tmp_path):
     """A read-only tmpfs (root bypasses file permissions, not a read-only mount)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a read-only tmpfs needs root")
-    mount = tmp_path / "read-only"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    mount = _mount_tmpfs(tmp_path / "read-only", "ro,size=1m", "a read-only tmpfs")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
