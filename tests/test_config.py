@@ -4,6 +4,7 @@ validated, applied as command defaults that a flag still overrides, and named in
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -22,8 +23,9 @@ runner = CliRunner()
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    # the config's db stands in for $LOGANALYZE_DB; monkeypatch restores the variable
-    monkeypatch.delenv("LOGANALYZE_DB", raising=False)
+    # no $LOGANALYZE_DB (it would win over the file's db), and none left behind
+    monkeypatch.setenv("LOGANALYZE_DB", "")
+    monkeypatch.delenv("LOGANALYZE_DB")
     return tmp_path
 
 
@@ -156,11 +158,19 @@ def test_config_defaults_apply_and_flags_win(workdir: Path, replay_db: Path):
     assert storms["found"]
 
     # the config's db is read by commands without log paths ...
-    result = runner.invoke(
-        app, ["query", "SELECT count(*) AS n FROM cron_runs", "--format", "json"]
-    )
+    query = ["query", "SELECT count(*) AS n FROM ingested_files", "--format", "json"]
+    result = runner.invoke(app, query)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)[0]["n"] > 0
+    files = json.loads(result.stdout)[0]["n"]
+    assert files > 0
+    # ... while a run over log paths works in memory, leaving the team's database alone
+    fixed = str(SAMPLE_LOGS / "eventlive-fixed")
+    result = runner.invoke(app, ["report", fixed, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["run", "schema_errors", fixed, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(runner.invoke(app, query).stdout)[0]["n"] == files
+    assert os.environ.get("LOGANALYZE_DB") is None
 
 
 def test_team_detectors_from_the_config_directories(workdir: Path):

@@ -162,6 +162,10 @@ def open_logs(paths: list[Path], db: Path | None, memory_limit: str | None = Non
     from ..store import MEMORY, analysis_memory_limit, connect, resolve_db_path
 
     budget = analysis_memory_limit(memory_limit)
+    if db is None and not paths:
+        from .defaults import config_db
+
+        db = config_db()
     if len(paths) == 1 and _is_duckdb_file(paths[0]):
         if db is not None:
             raise InputError(f"{paths[0]} is a database: give it as --db, not with --db {db}")

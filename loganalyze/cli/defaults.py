@@ -15,6 +15,9 @@ _META_KEY = "loganalyze.config"
 DB_ENV = "LOGANALYZE_DB"
 OPTION_KEYS = ("tz", "window", "dod")
 """Config keys that are the default of the command option of the same name."""
+IN_MEMORY_OVER_PATHS = ("report", "charts", "check", "run")
+"""Commands that work in memory when given log paths: the file's db is theirs only
+without paths (see `config_db`), never the target of such a run."""
 
 
 def apply_config(ctx: typer.Context, config: Config) -> None:
@@ -23,14 +26,8 @@ def apply_config(ctx: typer.Context, config: Config) -> None:
 
     ctx.meta[_META_KEY] = config
     set_query_dirs(config.query_dirs)
-    db_origin = None
-    if os.environ.get(DB_ENV):
-        db_origin = f"${DB_ENV}"
-    elif config.get("db") is not None:
-        # the file's db plays $LOGANALYZE_DB's part: read when no log paths are given,
-        # never the target of an in-memory run over paths
-        os.environ[DB_ENV] = str(config.get("db"))
-        db_origin = config.origin
+    db = config.get("db")
+    db_origin = f"${DB_ENV}" if os.environ.get(DB_ENV) else config.origin if db else None
     default_map: dict[str, dict[str, Any]] = dict(ctx.default_map or {})
     commands = getattr(ctx.command, "commands", {})
     for name, command in commands.items():
@@ -41,7 +38,11 @@ def apply_config(ctx: typer.Context, config: Config) -> None:
                 defaults.setdefault(param.name, str(value))
                 _show_origin(param, str(value), config.origin)
             elif param.name == "db" and db_origin is not None:
-                _show_origin(param, os.environ[DB_ENV], db_origin)
+                shown = os.environ.get(DB_ENV) or str(db)
+                if db_origin == config.origin and name not in IN_MEMORY_OVER_PATHS:
+                    # ingest, query, pull, serve: the file's db is their --db default
+                    defaults.setdefault("db", shown)
+                _show_origin(param, shown, db_origin)
             elif param.name == "param" and config.params:
                 shown = _params_text(config, name)
                 if shown:
@@ -49,6 +50,15 @@ def apply_config(ctx: typer.Context, config: Config) -> None:
         if defaults:
             default_map[name] = defaults
     ctx.default_map = default_map
+
+
+def config_db() -> Any:
+    """The config file's db for a command given neither --db nor log paths; None when
+    $LOGANALYZE_DB is set (it wins) or the file names none. Commands given log paths work
+    in memory and never write into the team's database."""
+    if os.environ.get(DB_ENV):
+        return None
+    return current_config().get("db")
 
 
 def _params_text(config: Config, command: str) -> str:
@@ -79,4 +89,4 @@ def current_config() -> Config:
     return load_config()
 
 
-__all__ = ["apply_config", "current_config"]
+__all__ = ["apply_config", "config_db", "current_config"]

@@ -167,8 +167,9 @@ def _open(db, paths, memory_limit=None):
     """The database to run on: with PATHs, ingest them first (in memory unless --db);
     the detector runs under the analysis memory budget."""
     from ..store import analysis_memory_limit, connect, resolve_db_path
+    from .defaults import config_db
 
-    target = resolve_db_path(db, have_paths=bool(paths))
+    target = resolve_db_path(db if db is not None or paths else config_db(), have_paths=bool(paths))
     budget = analysis_memory_limit(memory_limit)
     if not paths:
         return connect(target, read_only=True, memory_limit=budget)
