@@ -60,8 +60,8 @@ presence AS (
     SELECT minutes FROM det_participant_minutes($since, $until)
 ),
 -- A direct call is a request of its own (its invocation is its edge row's unique id), so
--- its per-request counts are its own flags: only routed calls are grouped (grouping the
--- millions of direct calls one by one was most of this detector's time).
+-- its per-request counts are its own flags: only routed calls are grouped (no hash group
+-- of millions of one-row groups).
 direct_requests AS (
     SELECT attribution, route, invocation, user_id, target, 1::BIGINT AS calls,
            (is_db IS TRUE)::BIGINT AS db_calls,
