@@ -239,7 +239,10 @@ class Finding:
         series = self.per_window().filter(pl.col("value") > 0)
         if not series.height:
             return None
-        last_end = series["window_start"].max() + self.window  # type: ignore[operator]
+        last: datetime = series["window_start"].max()  # type: ignore[assignment]
+        if datetime.max.replace(tzinfo=UTC) - last < self.window:
+            return None  # a window at the end of time (a row dated 9999) never stops
+        last_end = last + self.window
         end = self.time_range.end
         if end is not None and last_end >= window_start_of(
             end - timedelta(microseconds=1), self.window

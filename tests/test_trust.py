@@ -335,3 +335,18 @@ def test_report_filters_on_the_command_line():
         assert detector["rows"] == [], detector["name"]  # nobody is no user in the replay
         if "user_id" not in detector["subject"]:
             assert not detector["conclusive"], detector["name"]
+
+
+def test_a_row_dated_9999_that_bypassed_ingest_still_reports(tmp_path):
+    """Ingest rejects such rows; one written into the database directly must still give a
+    report (windows widened with a note), not an overflow."""
+    con = loganalyze.connect()
+    con.execute(
+        "INSERT INTO edge_logs (id, ts, method, path, status) VALUES "
+        "('a', TIMESTAMPTZ '2026-03-12 10:00:00+00', 'POST', '/rest/v1/registrations', 409), "
+        "('far', TIMESTAMPTZ '9999-12-31 23:59:00+00', 'POST', '/rest/v1/registrations', 409)"
+    )
+    report = build_report(con, tz="UTC")
+    storms = next(f for f in report.results if f.name == "status_storms")
+    assert any("window" in c for c in storms.caveats), storms.caveats
+    assert "Caveat:" in render_markdown(report)

@@ -190,8 +190,9 @@ def partial_mask(report: Report, starts: pl.Series) -> list[bool]:
     first or the last window), so its count dips with nothing having changed."""
     if report.start is None or report.end is None:
         return [False] * starts.len()
+    # compared as start > end - window: a window near the end of time has no end datetime
     return [
-        start < report.start or start + report.window > report.end for start in starts.to_list()
+        start < report.start or start > report.end - report.window for start in starts.to_list()
     ]
 
 
@@ -240,7 +241,10 @@ def _window_span(report: Report) -> tuple[datetime, datetime] | None:
     if report.start is None or report.end is None:
         return None
     starts = window_starts(report.start, report.end, report.window)
-    return starts[0], starts[-1] + report.window
+    last = starts[-1]
+    # the last window of a range that reaches the end of time ends with it
+    end_of_time = datetime.max.replace(tzinfo=last.tzinfo)
+    return starts[0], last + report.window if end_of_time - last >= report.window else end_of_time
 
 
 def uncovered_parts(report: Report) -> list[tuple[datetime, datetime]]:

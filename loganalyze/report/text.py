@@ -96,11 +96,13 @@ def partial_windows(report: Report) -> tuple[bool, bool]:
     """Whether the first and the last window of the range are partly outside it."""
     if report.start is None or report.end is None:
         return False, False
+    # in microseconds from the origin: a window near the end of time has no datetime
     step_us = int(report.window / timedelta(microseconds=1))
-    first_start = BUCKET_ORIGIN + timedelta(microseconds=_bucket_index(report.start, step_us) * step_us)
-    last_index = _bucket_index(report.end, step_us, exclusive=True)
-    last_end = BUCKET_ORIGIN + timedelta(microseconds=(last_index + 1) * step_us)
-    return first_start < report.start, report.end < last_end
+    start_us = (report.start - BUCKET_ORIGIN) // timedelta(microseconds=1)
+    end_us = (report.end - BUCKET_ORIGIN) // timedelta(microseconds=1)
+    first_start = _bucket_index(report.start, step_us) * step_us
+    last_end = (_bucket_index(report.end, step_us, exclusive=True) + 1) * step_us
+    return first_start < start_us, end_us < last_end
 
 
 def report_sparkline(report: Report, result: Finding, width: int = SPARK_WIDTH) -> str:
