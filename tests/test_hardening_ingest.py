@@ -206,6 +206,22 @@ def test_a_csvlog_entry_with_a_broken_quote_is_rejected_not_merged(tmp_path, con
     assert longest < 200  # no entry carries its neighbours
 
 
+def test_a_csvlog_cut_short_rejects_its_last_entry(tmp_path, con):
+    """A file copied while the server wrote it ends inside an entry: that entry has fewer
+    fields than the others and is rejected, not stored with its missing fields empty."""
+    source = (TEST_DATA / "postgres" / "csvlog24.csv").read_text()
+    entries = re.split(r"\n(?=2026-)", source.strip("\n"))
+    cut = ",".join(entries[-1].split(",")[:12])  # up to the severity; no quotes before it
+    path = tmp_path / "postgresql.csv"
+    path.write_text("\n".join([*entries[:-1], cut]) + "\n")
+    ingest([path], con)
+    rejected = _rejected(con)
+    assert [line for line, _ in rejected] == [len(entries)]
+    assert _stored(con, "postgres_logs") == len(entries) - 1
+    (reason,) = con.execute("SELECT reason FROM rejected_rows").fetchone()
+    assert "fewer than 24 fields" in reason
+
+
 # --------------------------------------------------------------------------- temp files
 
 

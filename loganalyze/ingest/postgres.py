@@ -395,6 +395,10 @@ def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> Prefix
         )
     if not choice.compiled.has_pid:
         ctx.note("the prefix has no %p: DETAIL/STATEMENT lines are joined to the entry just above")
+    if not time_outside and (not choice.compiled.has_pid or "%m" not in choice.compiled.prefix and "%n" not in choice.compiled.prefix):
+        # csvlog and jsonlog copies of an event are recognised by its time to the ms and pid
+        ctx.note("the prefix lacks %m (milliseconds) or %p: these entries are not matched with "
+                 "csvlog/jsonlog copies of the same events; ingest one log_destination only")
     if "sqlstate" not in choice.compiled.groups:
         ctx.note("the prefix has no %e: SQLSTATEs of errors are inferred from the message text")
     return choice
@@ -402,10 +406,6 @@ def _choose(ctx: FileContext, lines: list[str], *, time_outside: bool) -> Prefix
 
 def _sample_lines(sample: Sample) -> tuple[str, ...]:
     """The sample's lines; a first line longer than the whole sample (a huge statement)
-    if not time_outside and (not choice.compiled.has_pid or "%m" not in choice.compiled.prefix and "%n" not in choice.compiled.prefix):
-        # csvlog and jsonlog copies of an event are recognised by its time to the ms and pid
-        ctx.note("the prefix lacks %m (milliseconds) or %p: these entries are not matched with "
-                 "csvlog/jsonlog copies of the same events; ingest one log_destination only")
     is still its line for sniffing, though cut."""
     if sample.lines:
         return sample.lines
@@ -519,14 +519,26 @@ _SWALLOWED_ENTRY = r"\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? ?[A-Za-z0-9:+-]*,"
 
 def _reject_malformed_csvlog(ctx: FileContext, width: int) -> None:
     """Entries that do not parse into the file's `width` fields are rejected (kept in
-    rejected_rows with their text), never stored with their neighbours merged in."""
+    rejected_rows with their text), never stored with their neighbours merged in or with
+    their missing fields read as empty."""
     beyond = CSV_COLUMNS[width] if width < len(CSV_COLUMNS) else _BEYOND_26
-    malformed = '"' + beyond + '" IS NOT NULL OR regexp_matches(_raw, $swallowed)'
+    last = "backend_type"
+    # From PostgreSQL 13 on (24 fields and more) backend_type is never empty, so the few
+    # entries without it were cut short (a truncated file); a file where more lack it
+    # writes it empty, and there the test says nothing.
+    (filled,) = ctx.execute(
+        "SELECT count(*) - count(\"" + last + "\") <= greatest(1, count(*) // 100) "
+        "AND count(\"" + last + "\") > 0 FROM _la_pg_struct"
+    ).fetchone()
+    short = '"' + last + '" IS NULL' if width >= 24 and filled else "false"
+    malformed = '"' + beyond + '" IS NOT NULL OR regexp_matches(_raw, $swallowed) OR ' + short
     params = {"swallowed": _SWALLOWED_ENTRY, "width": width}
     ctx.reject_rows(
         "SELECT _line, CASE WHEN \"" + beyond + "\" IS NOT NULL "
         "THEN 'csvlog entry with more than ' || $width || ' fields (a broken quote?)' "
-        "ELSE 'csvlog entry runs into the entries after it (an unterminated quote?)' END AS _reject, "
+        "WHEN regexp_matches(_raw, $swallowed) "
+        "THEN 'csvlog entry runs into the entries after it (an unterminated quote?)' "
+        "ELSE 'csvlog entry with fewer than ' || $width || ' fields (cut short?)' END AS _reject, "
         "_raw FROM _la_pg_struct WHERE " + malformed,
         params,
     )
