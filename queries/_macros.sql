@@ -47,6 +47,29 @@ CREATE OR REPLACE TEMP MACRO det_normalize_message(message) AS regexp_replace(
 CREATE OR REPLACE TEMP MACRO det_status_sqlstate(status) AS
     CASE WHEN status = 409 THEN '23505' END;
 
+-- How an API gateway call is classified, the one place each rule is written:
+-- a database call is any /rest/v1 path; a write is a POST/PATCH/PUT/DELETE on a /rest/v1
+-- table (an RPC is a call, not a write); its target is the table, 'rpc/<function>', or
+-- the path itself outside the Data API; an /auth/v1/user call is a GET of that path.
+CREATE OR REPLACE TEMP MACRO det_is_db_call(path) AS path LIKE '/rest/v1/%';
+CREATE OR REPLACE TEMP MACRO det_is_write(method, path) AS
+    path LIKE '/rest/v1/%' AND path NOT LIKE '/rest/v1/rpc/%'
+    AND upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE');
+CREATE OR REPLACE TEMP MACRO det_target(path) AS
+    CASE WHEN path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || det_rest_table(path)
+         WHEN path LIKE '/rest/v1/%' THEN det_rest_table(path)
+         ELSE path END;
+CREATE OR REPLACE TEMP MACRO det_is_auth_user_call(method, path) AS
+    path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET';
+
+-- The user an app route's request served: the `user=<uuid>` of one of its console lines.
+CREATE OR REPLACE TEMP MACRO det_request_user(message) AS
+    nullif(regexp_extract(message, 'user=([0-9A-Za-z-]+)', 1), '');
+
+-- A Realtime log row that reports an error.
+CREATE OR REPLACE TEMP MACRO det_is_realtime_error(level, error_code) AS
+    lower(coalesce(level, '')) IN ('error', 'critical') OR error_code IS NOT NULL;
+
 -- Who made a call: 'server' (supabase-js inside Node, e.g. a serverless handler),
 -- 'browser' (supabase-js-web, supabase-ssr createBrowserClient, or a browser user agent),
 -- else 'other'.
@@ -377,20 +400,17 @@ invocations AS (
            arg_min(path, ts) FILTER (WHERE coalesce(type, '') NOT IN ('stdout', 'stderr')
                                           AND path IS NOT NULL) AS route,
            max(duration_ms) AS duration_ms,
-           max(nullif(regexp_extract(message, 'user=([0-9A-Za-z-]+)', 1), '')) AS user_id
+           max(det_request_user(message)) AS user_id
     FROM vercel
     GROUP BY request_id
     HAVING start_ts IS NOT NULL
 ),
 calls AS (
     SELECT id AS call_id, ts AS call_ts, user_id, method, path,
-           CASE WHEN path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || det_rest_table(path)
-                WHEN path LIKE '/rest/v1/%' THEN det_rest_table(path)
-                ELSE path END AS target,
-           path LIKE '/rest/v1/%' AS is_db,
-           path LIKE '/rest/v1/%' AND path NOT LIKE '/rest/v1/rpc/%'
-               AND upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE') AS is_write,
-           path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET' AS is_auth_user
+           det_target(path) AS target,
+           det_is_db_call(path) AS is_db,
+           det_is_write(method, path) AS is_write,
+           det_is_auth_user_call(method, path) AS is_auth_user
     FROM det_edge(since, until)
     WHERE det_caller(client_info, user_agent) = 'server' AND user_id IS NOT NULL
 ),
@@ -462,8 +482,7 @@ CREATE OR REPLACE TEMP MACRO det_realtime_outages(since, until, width, origin) A
 WITH per_window AS (
     SELECT time_bucket(width, ts, origin) AS w,
            max(connected) FILTER (WHERE metric = 'connections') AS connected_max,
-           count(*) FILTER (WHERE lower(coalesce(level, '')) IN ('error', 'critical')
-                                  OR error_code IS NOT NULL) AS errors
+           count(*) FILTER (WHERE det_is_realtime_error(level, error_code)) AS errors
     FROM realtime_logs
     WHERE ts >= since AND ts < until
     GROUP BY ALL

@@ -23,10 +23,9 @@ WITH calls AS (
            hash(coalesce(user_id, session_id, ip, '?'), det_rest_table(path)) AS chain_key,
            hash(coalesce(user_id, session_id, ip, '?'), method, path, query) AS request_key,
            status, det_rest_table(path) AS table_name,
-           (upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE')
-               AND path NOT LIKE '/rest/v1/rpc/%')::INTEGER AS is_write
+           det_is_write(method, path)::INTEGER AS is_write
     FROM det_edge($since, $until)
-    WHERE path LIKE '/rest/v1/%'
+    WHERE det_is_db_call(path)
 ),
 -- Only chains with a 4xx can yield a row, and a chain's counts come from its own calls:
 -- the windows below sort just those chains (a request key lies in one chain).

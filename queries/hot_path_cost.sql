@@ -44,14 +44,10 @@ direct AS (
            CASE WHEN det_caller(e.client_info, e.user_agent) = 'browser' THEN '(browser)'
                 ELSE '(unattributed)' END AS route,
            e.user_id, e.ts AS start_ts, e.id AS call_id, e.ts AS call_ts, e.method, e.path,
-           CASE WHEN e.path LIKE '/rest/v1/rpc/%' THEN 'rpc/' || det_rest_table(e.path)
-                WHEN e.path LIKE '/rest/v1/%' THEN det_rest_table(e.path)
-                ELSE e.path END AS target,
-           e.path LIKE '/rest/v1/%' AS is_db,
-           e.path LIKE '/rest/v1/%' AND e.path NOT LIKE '/rest/v1/rpc/%'
-               AND upper(e.method) IN ('POST', 'PATCH', 'PUT', 'DELETE') AS is_write,
-           e.path = '/auth/v1/user' AND upper(coalesce(e.method, 'GET')) = 'GET'
-               AS is_auth_user
+           det_target(e.path) AS target,
+           det_is_db_call(e.path) AS is_db,
+           det_is_write(e.method, e.path) AS is_write,
+           det_is_auth_user_call(e.method, e.path) AS is_auth_user
     FROM det_edge($since, $until) AS e
     ANTI JOIN (SELECT call_id FROM routed WHERE call_id IS NOT NULL) AS r
       ON r.call_id = e.id

@@ -26,8 +26,8 @@
 -- rollup: route = (total)
 -- events: requests
 WITH edge AS (
-    SELECT user_id, path LIKE '/rest/v1/%' AS is_db,
-           path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET' AS is_auth_user
+    SELECT user_id, det_is_db_call(path) AS is_db,
+           det_is_auth_user_call(method, path) AS is_auth_user
     FROM det_edge($since, $until)
 ),
 measured AS (

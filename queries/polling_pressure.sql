@@ -21,7 +21,7 @@
 -- needs: edge_logs | vercel_logs
 -- events: count
 WITH vercel_users AS (
-    SELECT request_id, max(nullif(regexp_extract(message, 'user=([0-9A-Za-z-]+)', 1), '')) AS user_id
+    SELECT request_id, max(det_request_user(message)) AS user_id
     FROM vercel_logs
     WHERE ts >= $since AND ts < $until AND request_id IS NOT NULL AND message LIKE '%user=%'
     GROUP BY request_id

@@ -29,8 +29,7 @@ WITH per_window AS (
            coalesce(sum(sum_value) FILTER (WHERE metric = 'joins'), 0)::BIGINT AS joins,
            coalesce(sum(sum_value) FILTER (WHERE metric IN ('events', 'db_events')), 0)::BIGINT
                AS events,
-           count(*) FILTER (WHERE lower(coalesce(level, '')) IN ('error', 'critical')
-                                  OR error_code IS NOT NULL) AS errors
+           count(*) FILTER (WHERE det_is_realtime_error(level, error_code)) AS errors
     FROM realtime_logs
     WHERE ts >= $since AND ts < $until
     GROUP BY ALL

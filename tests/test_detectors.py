@@ -327,3 +327,11 @@ def test_a_range_inside_a_gap_of_the_data_says_so(con):
     )
     assert finding.notice and "selects no events" in finding.notice
     assert detect(con, "status_storms").notice is None
+
+
+def test_ingest_coverage_reads_every_log_table():
+    """ingest_coverage lists the tables by name (SQL cannot loop over them): it must name
+    every table the store keeps logs in, so a new source is never missing from it."""
+    body = get_detector("ingest_coverage").sql
+    for table in LOG_TABLES:
+        assert f"FROM {table} WHERE" in body and f"'{table}'" in body, table
