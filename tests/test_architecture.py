@@ -137,3 +137,19 @@ def test_lower_layers_do_not_import_higher_ones(layer):
         if any(target == f or target.startswith(f + ".") for f in FORBIDDEN[layer])
     ]
     assert offenders == []
+
+
+def test_the_public_functions_work_after_their_packages_are_imported():
+    """`la.ingest` and `la.synth` share names with packages: importing the package first
+    (as any notebook or plugin may) must not turn the call into 'module not callable'."""
+    import subprocess
+    import sys
+
+    code = (
+        "import loganalyze as la, loganalyze.ingest, loganalyze.synth\n"
+        "con = la.connect()\n"
+        "summary = la.ingest([], con)\n"
+        "print(type(summary).__name__, callable(la.synth))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["IngestSummary", "True"]

@@ -6,6 +6,7 @@ input format family registers its readers here on import.
 
 from __future__ import annotations
 
+from ..callable_module import make_callable
 from . import (  # noqa: F401  (each module registers its formats)
     gotrue,
     kong,
@@ -30,6 +31,8 @@ from .core import (
     sniff_sample,
 )
 from .files import Sample, expand_paths, take_sample
+
+make_callable(__name__, ingest)
 
 __all__ = [
     "FileResult",

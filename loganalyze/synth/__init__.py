@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..callable_module import make_callable
 from ..errors import UsageError
 from .manifest import Manifest
 from .scenarios import SCENARIOS, Scenario, get_scenario
@@ -169,3 +170,5 @@ def synth(
 
 
 __all__ = ["DEFAULT_FORMATS", "FORMATS", "FORMAT_HELP", "SCENARIOS", "SynthResult", "synth"]
+
+make_callable(__name__, synth)
