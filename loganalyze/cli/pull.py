@@ -106,7 +106,6 @@ def pull_command(
                                page_rows=page_rows, concurrency=concurrency,
                                max_time=max_time, backoff=backoff)
         since, until = typed_range(since, until, tz)
-        since, until = typed_range(since, until, tz)
         summary = _run_pull(project, db, since, until, options, token_file)
     except LogAnalyzeError as exc:
         raise fail(exc) from None
