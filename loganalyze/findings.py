@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from .timeparse import format_duration
+
 if TYPE_CHECKING:
     from .detectors import DetectorSpec
     from .timeparse import TimeRange
@@ -268,7 +270,7 @@ class Finding:
             peak = self.peak_window()
             if peak is not None and self.per_window().height > 1:
                 out.append(
-                    Figure(f"busiest {_duration_text(self.window)}", peak[1], metric.unit, None)
+                    Figure(f"busiest {format_duration(self.window)}", peak[1], metric.unit, None)
                 )
         others = [m for m in self.metric_columns if not (self.windowed and m == headline)]
         # p95 is what on-call compares against an SLO: it leads among the other metrics
@@ -415,14 +417,6 @@ def _number(value: Any) -> float | int:
     if isinstance(value, timedelta):
         return value.total_seconds()
     return value
-
-
-def _duration_text(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 __all__ = [

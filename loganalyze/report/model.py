@@ -17,6 +17,7 @@ import polars as pl
 
 from ..findings import Finding, Narrowing
 from ..store import LOG_TABLES, quote_ident
+from ..timeparse import format_duration
 from .query import query_frame
 from .story import Chain, Headline, chains, headlines
 from .timeline import build_timeline, empty_timeline
@@ -226,7 +227,7 @@ def _window_text(window: str | timedelta, step: timedelta) -> str:
         return WHOLE_RANGE
     if isinstance(window, str) and _step(window, None) == step:
         return window
-    return _duration_text(step)
+    return format_duration(step)
 
 
 def _step(window: str | timedelta, time_range: Any) -> timedelta:
@@ -234,11 +235,3 @@ def _step(window: str | timedelta, time_range: Any) -> timedelta:
     from ..timeparse import TimeRange
 
     return window_buckets(window, time_range or TimeRange(None, None, None, None))[0]
-
-
-def _duration_text(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
