@@ -155,7 +155,8 @@ class ClickHouseEngine:
         try:
             for table, _ in table_columns():
                 names = ", ".join(quote_ident(c) for c in column_names(table))
-                reader = cursor.sql(f"SELECT {names} FROM {quote_ident(table)}").to_arrow_reader(batch_rows)
+                query = "SELECT " + names + " FROM " + quote_ident(table)  # quoted identifiers
+                reader = cursor.sql(query).to_arrow_reader(batch_rows)
                 copied[table] = sum(self.insert_arrow(table, batch) for batch in reader)
         finally:
             cursor.close()
