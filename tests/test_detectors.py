@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 import loganalyze
-from loganalyze.cli import app
 from loganalyze.analysis import EmptyRangeWarning, detect, detect_all, run_all, run_detector
+from loganalyze.cli import app
 from loganalyze.detectors import get_detector, list_detectors, parse_header, queries_dir
 from loganalyze.errors import DetectorError
 from loganalyze.store import LOG_TABLES

@@ -12,11 +12,11 @@ from hypothesis import strategies as st
 
 import loganalyze
 from loganalyze.detectors import DetectorSpec
-from loganalyze.findings import Metric
 from loganalyze.dod import Severity, Verdict, check, parse_dod, parse_threshold
 from loganalyze.dod.evaluate import Matching, evaluate_threshold
 from loganalyze.dod.model import Threshold
 from loganalyze.exit_codes import ExitCode
+from loganalyze.findings import Metric
 
 T0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

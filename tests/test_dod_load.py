@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from loganalyze.detectors import DetectorParam, DetectorSpec
-from loganalyze.findings import Metric
 from loganalyze.dod import Severity, load_dod, parse_dod
 from loganalyze.dod.model import Filter
 from loganalyze.errors import DodError
 from loganalyze.exit_codes import ExitCode
+from loganalyze.findings import Metric
 
 
 def spec(name: str, subject: tuple[str, ...], metrics: tuple[str, ...], **kw) -> DetectorSpec:

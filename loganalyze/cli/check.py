@@ -25,7 +25,6 @@ from .common import (
 )
 from .pull import ProjectOption, pull_first
 
-
 BaselineSinceOption = Annotated[
     str | None,
     typer.Option(

@@ -33,7 +33,6 @@ from typing import Any
 import polars as pl
 
 from ..findings import Finding, format_value, rollup_rows, windows_in_range
-from ..store import quote_ident
 from .expr import (
     PER_WINDOW,
     Aggregate,
