@@ -66,6 +66,15 @@ EXAMPLE_FILTERS = {"path": "path", "status": "status", "user": "user_id"}
 no log line names its table in a column)."""
 
 
+def _like_pattern(name: str, value: str) -> str:
+    """A report filter as a LIKE pattern: `prefix*`, a status class (`4xx`), else the
+    value itself with LIKE's wildcards escaped."""
+    if name == "status" and value.lower().endswith("xx"):
+        return value[0] + "%"
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped[:-1] + "%" if value.endswith("*") else escaped
+
+
 def table_columns(con, table: str) -> set[str]:
     rows = con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND NOT internal",
@@ -307,31 +316,20 @@ class Analysis:
         until = since + finding.window if peak is not None else self.time_range.end
         out: list[tuple[datetime, str, str]] = []
         narrowed = self.narrowing.active
+        if any(name not in EXAMPLE_FILTERS for name in narrowed):
+            return []  # no log line names its table in a column (--table)
+        patterns = {name: _like_pattern(name, value) for name, value in narrowed.items()}
+        filters = "".join(
+            " AND CAST(" + quote_ident(EXAMPLE_FILTERS[name]) + " AS VARCHAR) LIKE $" + name
+            + " ESCAPE '\\'"
+            for name in narrowed
+        )  # fmt: skip
         for table, condition in finding.spec.examples:
             if len(out) >= limit or table not in LINE_TEXT:
                 continue
             columns = table_columns(self.con, table)
-            if any(EXAMPLE_FILTERS.get(name) not in columns for name in narrowed):
+            if any(EXAMPLE_FILTERS[name] not in columns for name in narrowed):
                 continue  # lines this table cannot narrow would show other subjects
-            filters = "".join(
-                " AND CAST("
-                + quote_ident(EXAMPLE_FILTERS[name])
-                + " AS VARCHAR) "
-                + (
-                    "LIKE $" + name
-                    if value.endswith("*") or value.lower().endswith("xx")
-                    else "= $" + name
-                )
-                for name, value in narrowed.items()
-            )
-            values = {
-                name: value[:-1] + "%"
-                if value.endswith("*")
-                else value[0] + "%"
-                if value.lower().endswith("xx")
-                else value
-                for name, value in narrowed.items()
-            }
             rows = self.con.execute(
                 "SELECT ts, "
                 + LINE_TEXT[table]
@@ -346,7 +344,7 @@ class Analysis:
                     "since": since or _NOWHERE,
                     "until": until or _NOWHERE,
                     "n": limit - len(out),
-                    **values,
+                    **patterns,
                 },
             ).fetchall()
             out.extend((ts, table, " ".join(str(line).split())) for ts, line in rows if line)

@@ -354,3 +354,13 @@ def test_a_row_dated_9999_that_bypassed_ingest_still_reports(tmp_path):
     storms = next(f for f in report.results if f.name == "status_storms")
     assert any("window" in c for c in storms.caveats), storms.caveats
     assert "Caveat:" in render_markdown(report)
+
+
+def test_examples_follow_the_table_and_exact_path_filters(incident):
+    from loganalyze.findings import Narrowing
+
+    by_table = build_report(incident, tz="UTC", narrowing=Narrowing(table="registrations"))
+    assert by_table.found and by_table.examples == {f.name: [] for f in by_table.found}
+    exact = build_report(incident, tz="UTC", narrowing=Narrowing(path="/rest/v1/registrations"))
+    lines = [line for rows in exact.examples.values() for _, table, line in rows if table == "edge_logs"]
+    assert lines and all("/rest/v1/registrations" in line for line in lines)

@@ -98,7 +98,7 @@ def sentence(finding: Finding, zone: str) -> str | None:
     if template is None or metric is None:
         return None
     top = finding.top_offenders(2)
-    subjects = finding.top_offenders(1_000_000).height
+    subjects = finding.frame.select(finding.subject_columns).unique().height
     row = top.row(0, named=True) if top.height else {}
     subject = _subject_text(finding, template, row)
     total = finding.total(metric) or 0
