@@ -82,3 +82,34 @@ CREATE OR REPLACE FUNCTION det_caller AS (client_info, user_agent) -> multiIf(
 CREATE OR REPLACE FUNCTION det_ray AS (id) ->
     nullIf(replaceRegexpOne(id, '-[A-Za-z]{3}$', ''), '')
 ;
+;
+-- How an API gateway call is classified (the rules of queries/_macros.sql, one place each).
+CREATE OR REPLACE FUNCTION det_is_db_call AS (path) -> path LIKE '/rest/v1/%'
+;
+CREATE OR REPLACE FUNCTION det_is_write AS (method, path) ->
+    path LIKE '/rest/v1/%' AND path NOT LIKE '/rest/v1/rpc/%'
+    AND upper(method) IN ('POST', 'PATCH', 'PUT', 'DELETE')
+;
+CREATE OR REPLACE FUNCTION det_target AS (path) -> multiIf(
+    path LIKE '/rest/v1/rpc/%', concat('rpc/', det_rest_table(path)),
+    path LIKE '/rest/v1/%', det_rest_table(path),
+    path)
+;
+CREATE OR REPLACE FUNCTION det_is_auth_user_call AS (method, path) ->
+    path = '/auth/v1/user' AND upper(coalesce(method, 'GET')) = 'GET'
+;
+CREATE OR REPLACE FUNCTION det_request_user AS (message) ->
+    nullIf(regexpExtract(message, 'user=([0-9A-Za-z-]+)', 1), '')
+;
+CREATE OR REPLACE FUNCTION det_is_realtime_error AS (level, error_code) ->
+    lower(coalesce(level, '')) IN ('error', 'critical') OR error_code IS NOT NULL
+;
+-- DuckDB's epoch() of an interval: whole days as seconds plus the rest of the day in
+-- microseconds / 1e6, added as doubles (a timestamp difference is held as days and
+-- microseconds). Dividing the whole by 1e6 rounds differently past a day.
+CREATE OR REPLACE FUNCTION det_seconds AS (us) ->
+    toFloat64(intDiv(us, 86400000000) * 86400) + (us % 86400000000) / 1e6
+;
+-- The seconds from `a` to `b` (DuckDB's epoch(b - a)).
+CREATE OR REPLACE FUNCTION det_seconds_between AS (a, b) ->
+    det_seconds(toUnixTimestamp64Micro(b) - toUnixTimestamp64Micro(a))
