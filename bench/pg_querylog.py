@@ -1,7 +1,7 @@
 """A real PostgreSQL query log under pgbench, and loganalyze against pgBadger on it.
 
-    python bench/pg_querylog.py                       # ≥ 1 GB log, 3 runs after a warm-up
-    python bench/pg_querylog.py --quick               # a few MB, one run: keeps the script working
+    python bench/pg_querylog.py                       # ≥ 1 GB log, 3 timed runs per tool
+    python bench/pg_querylog.py --quick               # 2 MB, one run: keeps the script working
     python bench/pg_querylog.py --size-mb 1024 --keep-log /tmp/pg-querylog.log
     python bench/pg_querylog.py --reuse-log /tmp/pg-querylog.log   # time an existing log again
 
@@ -170,7 +170,7 @@ def write_query_log(log: Path, size_bytes: int, *, quick: bool) -> dict[str, obj
     os.chmod(script, 0o644)
     modes = ("simple", "extended", "prepared")
     plan = {"scale": 1 if quick else 4, "clients": 4, "threads": 2,
-            "round": "-t 150" if quick else "-T 20", "scripts": "tpcb-like@9 + multi-line SELECT@1",
+            "round": "-t 60" if quick else "-T 20", "scripts": "tpcb-like@9 + multi-line SELECT@1",
             "protocols": "/".join(modes)}
     started = time.monotonic()
     rounds = 0
@@ -517,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=float, default=1024.0,
                         help="write the log until it holds this many MB (10^6 bytes); default 1024")
-    parser.add_argument("--quick", action="store_true", help="a 4 MB log, one run (CI smoke)")
+    parser.add_argument("--quick", action="store_true", help="a 2 MB log, one run (CI smoke)")
     parser.add_argument("--runs", type=int, help="timed runs per tool (default 3, quick 1)")
     parser.add_argument("--keep-log", type=Path, help="write the log here and keep it")
     parser.add_argument("--reuse-log", type=Path, help="time this log (written by --keep-log) again")
@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     shown = shlex.join(["python", "bench/pg_querylog.py", *(argv if argv is not None else sys.argv[1:])])
     runs = args.runs or (1 if args.quick else 3)
-    size = int((4.0 if args.quick else args.size_mb) * MB)
+    size = int((2.0 if args.quick else args.size_mb) * MB)
     meta = {"started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"), "commit": bench.git_head(),
             "load_start": loads(), "server": server_version()}
     peers = bench.ensure_peers(install=not args.no_install)
