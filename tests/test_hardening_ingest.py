@@ -152,6 +152,84 @@ def test_invalid_utf8_in_one_value_rejects_that_row_only(tmp_path, con, plain_co
     assert "\\xff\\xfe" in raw
 
 
+def _with_bad_bytes_in_a_value(text: str, value_prefix: bytes) -> tuple[bytes, int]:
+    """`text` with two bytes that are not UTF-8 at the start of the first value opening
+    with `value_prefix`, and the number of the line they are on."""
+    data = text.encode()
+    at = data.index(value_prefix) + len(value_prefix)
+    return data[:at] + b"\xff\xe9" + data[at:], data[:at].count(b"\n") + 1
+
+
+def _stored_rows(con) -> set[tuple[str, str]]:
+    """(table, the row as JSON text) of every stored log row."""
+    return {
+        (table, row)
+        for table in table_counts(con)
+        for (row,) in con.execute(
+            "SELECT CAST(to_json(t) AS VARCHAR) FROM (SELECT * EXCLUDE (file_id) FROM " + table + ") t"
+        ).fetchall()
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "indent", "value_prefix"),
+    [
+        ("studio-download.json", None, b"request completed"),  # a Logs Explorer download, one line
+        ("studio-download.json", 2, b"request completed"),  # the same, pretty-printed
+        ("api-page-1.json", None, b'"event_message": "'),  # a Management API page, one line
+        ("api-page-1.json", 2, b'"event_message": "'),
+        ("clickhouse-rows.json", 2, b'"event_message": "'),
+    ],
+)
+def test_invalid_utf8_in_a_json_document_rejects_that_row_only(tmp_path, source, indent, value_prefix):
+    doc = json.loads((TEST_DATA / "hosted" / source).read_text())
+    text = json.dumps(doc, indent=indent)
+    reference = connect()
+    ingest([TEST_DATA / "hosted" / source], reference)
+    data, _ = _with_bad_bytes_in_a_value(text, value_prefix)
+    path = tmp_path / source
+    path.write_bytes(data)
+    con = connect()
+    summary = ingest([path], con)
+    (reason, raw), *others = con.execute("SELECT reason, raw FROM rejected_rows").fetchall()
+    assert not others and reason == "invalid UTF-8 (bytes shown as \\xNN)"
+    assert "\\xff\\xe9" in raw
+    kept, everything = _stored_rows(con), _stored_rows(reference)
+    assert summary.rows == len(kept) == len(everything) - 1 and kept < everything
+    ((_, lost),) = everything - kept
+    assert json.loads(lost)["id"] in raw
+
+
+def test_invalid_utf8_in_a_pretty_printed_gotrue_object_rejects_that_object(tmp_path):
+    objects = [json.loads(line) for line in (TEST_DATA / "selfhosted" / "gotrue.log").read_text().splitlines()
+               if line.startswith("{")]
+    text = "\n".join(json.dumps(o, indent=2) for o in objects) + "\n"
+    clean = tmp_path / "gotrue-ok.log"
+    clean.write_text(text)
+    reference = connect()
+    stored = ingest([clean], reference).rows
+    data, _ = _with_bad_bytes_in_a_value(text, b'"msg": "')
+    path = tmp_path / "gotrue-pretty.log"
+    path.write_bytes(data)
+    con = connect()
+    summary = ingest([path], con)
+    assert (summary.rows, summary.rejected) == (stored - 1, 1)
+    (raw,) = con.execute("SELECT raw FROM rejected_rows").fetchone()
+    assert '"msg":"\\xff\\xe9' in raw
+
+
+def test_a_latin1_json_array_names_the_encoding(tmp_path, con):
+    rows = json.loads((TEST_DATA / "hosted" / "studio-download.json").read_text())
+    text = json.dumps(rows, ensure_ascii=False).replace("GET", "GÉT")
+    path = tmp_path / "latin1.json"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(InputError) as caught:
+        ingest([path], con)
+    assert "not UTF-8" in caught.value.message and "--encoding" in caught.value.hint
+    assert _all_stored(con) == 0 and not _rejected(con)
+    assert ingest([path], con, encoding="latin-1").rejected == 0
+
+
 def test_a_row_dated_9999_is_rejected_with_its_timestamp(tmp_path, con):
     lines = (TEST_DATA / "selfhosted" / "gotrue.log").read_text().splitlines()
     reference = connect()

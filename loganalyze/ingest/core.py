@@ -35,6 +35,7 @@ from ..errors import InputError, UsageError
 from ..store import LOG_TABLES, quote_ident, transaction
 from . import sqlstate
 from .files import (
+    INVALID_BYTE_MARK,
     Sample,
     TextFile,
     expand_paths,
@@ -361,9 +362,11 @@ class FileContext:
         try:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _la_stage AS SELECT * REPLACE ("
-                + _IMPLAUSIBLE_TS + " AS _reject, "
-                "CASE WHEN " + ("_defer OR " if defer else "")
-                + "_reject IS NOT NULL OR ts IS NULL OR " + _OUTSIDE_PLAUSIBLE + " THEN _raw END AS _raw"
+                "CASE WHEN " + _MARKED_BYTES + " THEN '" + INVALID_UTF8_REASON + "' ELSE "
+                + _IMPLAUSIBLE_TS + " END AS _reject, "
+                "CASE " + ("WHEN _defer THEN _raw " if defer else "")
+                + "WHEN " + _MARKED_BYTES + " THEN " + _MARKS_AS_ESCAPES + " "
+                "WHEN _reject IS NOT NULL OR ts IS NULL OR " + _OUTSIDE_PLAUSIBLE + " THEN _raw END AS _raw"
                 ") FROM (" + select_sql + ")",
                 params or [],
             )
@@ -537,6 +540,18 @@ def _merge_into_stored(
     ).fetchone()  # type: ignore[misc]
     return int(merged)
 
+
+INVALID_UTF8_REASON = "invalid UTF-8 (bytes shown as \\xNN)"
+
+# A row of a repaired JSON document (files.utf8_text; la_utf8_marked is set per file)
+# that holds a byte which was not UTF-8: rejected, its raw text showing the byte as \xNN.
+_MARKED_BYTES = (
+    "(coalesce(getvariable('la_utf8_marked'), false) AND coalesce(contains(_raw, chr("
+    + str(ord(INVALID_BYTE_MARK)) + ")), false))"
+)
+_MARKS_AS_ESCAPES = (
+    "regexp_replace(_raw, chr(" + str(ord(INVALID_BYTE_MARK)) + ") || '([0-9a-f]{2})', '\\\\x\\1', 'g')"
+)
 
 # A row dated outside [la_ts_floor, la_ts_ceiling] (session variables, bound per ingest
 # by _plausible_range) is rejected with its timestamp in the reason.
@@ -765,7 +780,11 @@ def _ingest_file(
                 result=result,
             )
             _reject_invalid_utf8(con, file_id, display, text_file, result, options)
+            con.execute("SET VARIABLE la_utf8_marked = $marked", {"marked": bool(text_file.repaired_lines)})
             fmt.load(ctx)
+            con.execute("RESET VARIABLE la_utf8_marked")
+            if text_file.repaired_lines:
+                _check_marked_rows_rejected(con, file_id, display, text_file, result, options)
     for table, counted in sorted(result.tables.items()):
         if counted.merged:
             result.notes.append(f"{counted.merged} row(s) merged into {table} rows already stored (same event)")
@@ -831,19 +850,59 @@ def _reject_invalid_utf8(
     lines = [line for line, _ in text_file.invalid_lines]
     raws = [raw for _, raw in text_file.invalid_lines]
     con.execute(
-        "INSERT INTO rejected_rows SELECT $file_id, $file, u.line, 'invalid UTF-8 (bytes shown as \\xNN)', u.raw "
+        "INSERT INTO rejected_rows SELECT $file_id, $file, u.line, $reason, u.raw "
         "FROM (SELECT unnest($lines) AS line, unnest($raws) AS raw) u",
-        {"file_id": file_id, "file": display, "lines": lines, "raws": raws},
+        {"file_id": file_id, "file": display, "lines": lines, "raws": raws, "reason": INVALID_UTF8_REASON},
     )
     result.rejected_unrouted += len(lines)
     if options.strict:
+        raise _strict_failure(f"{len(lines)} line(s) are not valid UTF-8", display, lines[0])
+
+
+def _strict_failure(what: str, display: str, line: int) -> InputError:
+    return InputError(
+        what,
+        hint="--strict turns rejected rows into a failure; without it they are kept in the rejected_rows table",
+        file=display,
+        line=line,
+    )
+
+
+def _check_marked_rows_rejected(
+    con: duckdb.DuckDBPyConnection,
+    file_id: int,
+    display: str,
+    text_file: TextFile,
+    result: FileResult,
+    options: IngestOptions,
+) -> None:
+    """Bytes that are not UTF-8 inside a JSON document reject the rows holding them (see
+    stage); a reader that kept no raw text of those rows, or a file where they are more
+    than a stray value, fails instead of storing the marks."""
+    (marked_rows,) = con.execute(
+        "SELECT count(*) FROM rejected_rows WHERE file_id = $file_id AND reason = $reason",
+        {"file_id": file_id, "reason": INVALID_UTF8_REASON},
+    ).fetchone()  # type: ignore[misc]
+    first = text_file.repaired_lines[0]
+    if not marked_rows:
         raise InputError(
-            f"{len(lines)} line(s) are not valid UTF-8",
-            hint="--strict turns rejected rows into a failure; without it they are kept "
-            "in the rejected_rows table",
+            f"bytes that are not UTF-8 on {len(text_file.repaired_lines)} line(s) of a JSON "
+            "document could not be traced to their rows",
+            hint="exports are UTF-8; if this file is in another encoding, say which: --encoding latin-1",
             file=display,
-            line=lines[0],
+            line=first,
         )
+    rows_in = result.rows + result.rejected
+    if marked_rows > max(1, rows_in // 100):
+        raise InputError(
+            f"not UTF-8: {marked_rows:,} of {rows_in:,} rows hold bytes that are not UTF-8",
+            hint="exports are UTF-8; if this file is in another encoding, say which: "
+            "--encoding latin-1 (or cp1252, utf-16, …)",
+            file=display,
+            line=first,
+        )
+    if options.strict:
+        raise _strict_failure(f"{marked_rows} row(s) hold bytes that are not UTF-8", display, first)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -4,6 +4,7 @@ sniffed from. Compression is recognised by magic bytes, never by the file name."
 from __future__ import annotations
 
 import bz2
+import codecs
 import errno
 import gzip
 import hashlib
@@ -17,7 +18,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -256,6 +257,10 @@ class TextFile:
     invalid_lines: list[tuple[int, str]]
     """(line number, the line's text with its bad bytes shown as \\xNN) of lines that are
     not valid UTF-8: blanked in `path`, to be kept as rejected rows."""
+    repaired_lines: list[int] = field(default_factory=list)
+    """Lines inside a JSON document (an array export, a pretty-printed object) whose bad
+    bytes were written as INVALID_BYTE_MARK + two hex digits instead of blanking the line,
+    which would break the document: the row holding them is rejected when staged."""
 
 
 @contextmanager
@@ -276,7 +281,14 @@ def utf8_text(plain: Path, workdir: Path, display: str, encoding: str | None = N
     if not invalid:
         yield TextFile(plain, [])
         return
-    if len(invalid) > MAX_INVALID_UTF8_LINES or len(invalid) > max(1, lines // 100):
+    in_document = _json_document_lines(plain, {line for line, _ in invalid})
+    by_line = [(line, text) for line, text in invalid if line not in in_document]
+    marked = sum(text.count("\\x") for line, text in invalid if line in in_document)
+    if (
+        len(invalid) > MAX_INVALID_UTF8_LINES
+        or len(by_line) > max(1, lines // 100)
+        or marked > MAX_INVALID_UTF8_LINES
+    ):
         line, text = invalid[0]
         raise InputError(
             f"not UTF-8: {len(invalid):,} of {lines:,} lines hold bytes that are not UTF-8 "
@@ -293,11 +305,63 @@ def utf8_text(plain: Path, workdir: Path, display: str, encoding: str | None = N
         with reading(plain, display), os.fdopen(fd, "wb") as out, plain.open("rb") as src:
             for number, raw in enumerate(src, start=1):
                 # only a file with a few bad lines comes here; its good lines are copied
-                # as they are, each bad one becomes an empty line (numbering kept)
-                out.write(raw if number not in bad else raw[len(raw.rstrip(b"\r\n")):])
-        yield TextFile(copy, invalid)
+                # as they are, each bad one becomes an empty line (numbering kept), or,
+                # inside a JSON document, keeps its place with its bad bytes marked
+                if number not in bad:
+                    out.write(raw)
+                elif number in in_document:
+                    out.write(raw.decode("utf-8", errors=_MARK_ERRORS).encode("utf-8"))
+                else:
+                    out.write(raw[len(raw.rstrip(b"\r\n")):])
+        yield TextFile(copy, by_line, sorted(in_document))
     finally:
         copy.unlink(missing_ok=True)
+
+
+INVALID_BYTE_MARK = "\ufdd0"
+"""A Unicode noncharacter (reserved for a program's internal use, never interchanged):
+in a repaired JSON document each byte that is not UTF-8 becomes this mark and the byte in
+two hex digits, so the row can be found, rejected, and shown with the byte as \\xNN."""
+
+
+def _mark_invalid_bytes(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return "".join(f"{INVALID_BYTE_MARK}{byte:02x}" for byte in bad), error.end
+
+
+_MARK_ERRORS = "loganalyze-mark-invalid-bytes"
+codecs.register_error(_MARK_ERRORS, _mark_invalid_bytes)
+
+
+def _json_document_lines(path: Path, bad: set[int]) -> set[int]:
+    """Which of the `bad` lines are inside a JSON document rather than being a row of
+    their own: every one when the file opens with `[` or is one line; when it opens with
+    `{`, those that do not parse as one object (NDJSON rows stay line by line, a
+    pretty-printed object's lines do not)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if not head or head[:1] not in b"[{":
+            return set()
+        if head[:1] == b"[":
+            return set(bad)
+        fh.seek(0)
+        while not fh.readline().strip():
+            pass
+        if not any(line.strip() for line in fh):
+            return set(bad)  # one object on one line: an API page, not NDJSON
+        fh.seek(0)
+        inside: set[int] = set()
+        for number, raw in enumerate(fh, start=1):
+            if number in bad:
+                try:
+                    row = json.loads(raw.decode("utf-8", errors="replace"))
+                except (ValueError, RecursionError):
+                    row = None
+                if not isinstance(row, dict):
+                    inside.add(number)
+        return inside
 
 
 def _invalid_utf8_lines(path: Path) -> tuple[list[tuple[int, str]], int]:
