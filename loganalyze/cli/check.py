@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +25,7 @@ from .common import (
     open_logs,
     typed_range,
 )
+from .engines import ChdbPathOption, ClickhouseUrlOption, EngineOption, data_on_engine
 from .pull import ProjectOption, pull_first
 
 BaselineSinceOption = Annotated[
@@ -98,10 +101,15 @@ def check_command(
     tz: TzOption = None,
     redact: RedactOption = None,
     memory_limit: MemoryLimitOption = None,
+    engine: EngineOption = "duckdb",
+    clickhouse_url: ClickhouseUrlOption = None,
+    chdb_path: ChdbPathOption = None,
 ) -> None:
     """Judge the Definitions of Done of DOD_FILE against logs, for CI.
 
     With PATHs the logs are ingested into memory (or into --db); otherwise --db is read.
+    --engine chdb|clickhouse runs the detectors there (docs/scale-out.md); a check on a
+    detector the engine cannot run is inconclusive (exit 4), naming why.
 
     Exit codes:
     0 every check passed (warn-severity failures included);
@@ -118,18 +126,19 @@ def check_command(
         since, until = typed_range(since, until, tz)
         baseline_since, baseline_until = typed_range(baseline_since, baseline_until, tz)
         pull_first(project, db, since, until, last, paths, incomplete_fails=True)
-        con = open_logs(paths or [], db, memory_limit)
-        baseline_con = open_logs(baseline, None, memory_limit) if baseline else None
-        report = check(
-            con,
-            dod,
-            baseline_con,
-            since=since,
-            until=until,
-            last=last,
-            baseline_since=baseline_since,
-            baseline_until=baseline_until,
-        )
+        with engine_inputs(
+            engine, clickhouse_url, chdb_path, paths, db, baseline, memory_limit
+        ) as (con, baseline_con):
+            report = check(
+                con,
+                dod,
+                baseline_con,
+                since=since,
+                until=until,
+                last=last,
+                baseline_since=baseline_since,
+                baseline_until=baseline_until,
+            )
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     masked = redact is not False  # CI logs and JUnit files get shared: on unless --no-redact
@@ -139,6 +148,36 @@ def check_command(
 
         write_junit(report, junit, redact=masked)
     raise typer.Exit(int(report.exit_code))
+
+
+@contextmanager
+def engine_inputs(
+    engine: str,
+    clickhouse_url: str | None,
+    chdb_path: str | None,
+    paths: list[Path] | None,
+    db: Path | None,
+    baseline: list[Path] | None,
+    memory_limit: str | None,
+) -> Iterator[tuple[Any, Any]]:
+    """The run's data and the baseline's (or None) on `engine`, closed afterwards."""
+    with ExitStack() as stack:
+        con = stack.enter_context(
+            data_on_engine(
+                engine, clickhouse_url, chdb_path,
+                lambda: open_logs(paths or [], db, memory_limit), has_paths=bool(paths),
+            )
+        )  # fmt: skip
+        baseline_con = None
+        if baseline:
+            baseline_con = stack.enter_context(
+                data_on_engine(
+                    engine, clickhouse_url, chdb_path,
+                    lambda: open_logs(baseline, None, memory_limit), has_paths=True,
+                    what="--baseline logs",
+                )
+            )  # fmt: skip
+        yield con, baseline_con
 
 
 def _render(report, output: OutputFormat, redact: bool) -> None:

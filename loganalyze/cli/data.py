@@ -13,6 +13,7 @@ import typer
 from ..errors import LogAnalyzeError, UsageError
 from ..store import connect, resolve_db_path, writing
 from .common import DbOption, examples, fail, stderr
+from .engines import ChdbPathOption, ClickhouseUrlOption
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +23,7 @@ def register(app: typer.Typer) -> None:
             "loganalyze ingest ~/Downloads/supabase-logs-*.json ~/Downloads/vercel-drain.ndjson",
             "loganalyze ingest postgresql.log --log-line-prefix '%m [%p] %q%u@%d ' --db pg.duckdb",
             "loganalyze ingest exports/ --db incident.duckdb --strict",
+            "loganalyze ingest exports/ --engine clickhouse --clickhouse-url http://default:@localhost:8123/logs",
         ),
     )(ingest_command)
     app.command(
@@ -82,15 +84,36 @@ def ingest_command(
                      "Default: 1d."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json/--no-json", help="Print the summary as JSON on stdout.")] = False,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Where the rows go: duckdb (default, --db), chdb (a chDB store, --chdb-path) or "
+            "clickhouse (a server, --clickhouse-url). docs/scale-out.md says what dedup holds there.",
+        ),
+    ] = "duckdb",
+    clickhouse_url: ClickhouseUrlOption = None,
+    chdb_path: ChdbPathOption = None,
 ) -> None:
-    """Read log exports into a DuckDB database (default ./loganalyze.duckdb).
+    """Read log exports into a DuckDB database (default ./loganalyze.duckdb), or into
+    ClickHouse with --engine chdb|clickhouse.
 
     Formats are sniffed from content. The whole run is one transaction: if any file
     cannot be read, nothing is written. Rows that cannot be normalized are kept in the
-    rejected_rows table and counted in the summary.
+    rejected_rows table and counted in the summary. On ClickHouse the files are read the
+    same way (into a temporary DuckDB), then inserted in Arrow batches; a row whose id its
+    table already holds is skipped.
     """
     from ..ingest import ingest
 
+    options = {"source": source, "fmt": fmt, "strict": strict, "log_line_prefix": log_line_prefix,
+               "memory_limit": memory_limit, "encoding": encoding,
+               "reject_before": reject_before, "max_future": max_future}  # fmt: skip
+    if engine != "duckdb":
+        if db is not None:
+            raise fail(UsageError(f"--db is DuckDB's; --engine {engine} writes to ClickHouse"))
+        _ingest_to_engine(paths, engine, clickhouse_url, chdb_path, date, as_json, options)
+        return
     try:
         reference_date = _parse_date(date)
         with writing(resolve_db_path(db, have_paths=False)) as con, _progress(paths) as progress:
@@ -116,6 +139,32 @@ def ingest_command(
         from ..report.ingest_summary import render_ingest_summary
 
         render_ingest_summary(summary, stderr)
+
+
+def _ingest_to_engine(paths, engine, url, chdb_path, date, as_json, options) -> None:  # type: ignore[no-untyped-def]
+    from ..engines import ingest_to_engine
+
+    try:
+        with _progress(paths) as progress:
+            done = ingest_to_engine(
+                engine, list(paths), url=url, chdb_path=chdb_path,
+                reference_date=_parse_date(date), progress=progress, **options,
+            )  # fmt: skip
+    except LogAnalyzeError as exc:
+        raise fail(exc) from None
+    if as_json:
+        print(json.dumps(done.to_dict(), indent=2))
+        return
+    from ..report.ingest_summary import render_ingest_summary
+
+    render_ingest_summary(done.summary, stderr)
+    skipped = sum(done.already_there.values())
+    written = sum(n for t, n in done.inserted.items() if t not in ("ingested_files", "rejected_rows"))
+    stderr.print(
+        f"{engine} {done.target}: {written:,} rows inserted"
+        + (f", {skipped:,} already there (skipped)" if skipped else ""),
+        highlight=False,
+    )
 
 
 def query_command(

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 
-from ..errors import LogAnalyzeError
+from ..errors import LogAnalyzeError, UsageError
 from .common import DbOption, examples, fail
 
 EngineOption = Annotated[
@@ -16,8 +17,9 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         help="Where the detectors run: duckdb (default, every detector), chdb (ClickHouse in "
-        "this process, loaded from the DuckDB database) or clickhouse (a server or cluster, "
-        "--clickhouse-url). `loganalyze detectors --engine X` lists what runs there.",
+        "this process, loaded from the DuckDB database), clickhouse (a server or cluster, "
+        "--clickhouse-url) or supabase (pushed down to --project REF's own log store, token "
+        "from $SUPABASE_ACCESS_TOKEN). `loganalyze detectors --engine X` lists what runs there.",
     ),
 ]
 ClickhouseUrlOption = Annotated[
@@ -27,6 +29,16 @@ ClickhouseUrlOption = Annotated[
         envvar="LOGANALYZE_CLICKHOUSE_URL",
         help="ClickHouse server for --engine clickhouse, e.g. http://default:@localhost:8123/default "
         "($LOGANALYZE_CLICKHOUSE_URL).",
+    ),
+]
+
+ChdbPathOption = Annotated[
+    str | None,
+    typer.Option(
+        "--chdb-path",
+        help="Directory of a chDB store for --engine chdb (filled by `loganalyze ingest --engine "
+        "chdb --chdb-path DIR`); without it chDB is loaded from the DuckDB database.",
+        show_default=False,
     ),
 ]
 
@@ -46,10 +58,7 @@ def init_command(
     engine: EngineOption = "duckdb",
     db: DbOption = None,
     clickhouse_url: ClickhouseUrlOption = None,
-    chdb_path: Annotated[
-        str | None,
-        typer.Option("--chdb-path", help="Directory of a chDB store for --engine chdb."),
-    ] = None,
+    chdb_path: ChdbPathOption = None,
     ddl: Annotated[
         bool,
         typer.Option("--ddl/--no-ddl", help="Print the ClickHouse DDL on stdout instead of creating tables."),
@@ -84,5 +93,45 @@ def finding_on_engine(
     handle = open_engine(engine, con, url=url)
     try:
         return detect_on(handle, name, **kwargs)
+    finally:
+        handle.close()
+
+
+def _reads_engine_tables(engine: str, chdb_path: str | None) -> bool:
+    """The data is already on the engine (a server, a chDB store), not in DuckDB."""
+    return engine == "clickhouse" or (engine == "chdb" and bool(chdb_path))
+
+
+@contextmanager
+def data_on_engine(
+    engine: str,
+    url: str | None,
+    chdb_path: str | None,
+    open_duckdb: Callable[[], Any],
+    *,
+    has_paths: bool,
+    what: str = "log PATHs",
+) -> Iterator[Any]:
+    """What `report` and `check` read: the DuckDB connection `open_duckdb` opens
+    (duckdb), or an engine holding the data (closed afterwards). Log PATHs are ingested
+    into DuckDB, so they go with duckdb, or chdb loaded from DuckDB; a server or a chDB
+    store is read as it is."""
+    from ..engines import check_engine, open_engine
+
+    check_engine(engine)
+    if engine == "duckdb":
+        yield open_duckdb()
+        return
+    if has_paths and _reads_engine_tables(engine, chdb_path):
+        where = "--chdb-path" if engine == "chdb" else "--clickhouse-url"
+        raise UsageError(
+            f"{what} cannot be read with --engine {engine} {where}: that engine's tables "
+            "are read as they are",
+            hint=f"ingest them first: loganalyze ingest PATHS --engine {engine} {where} …",
+        )
+    con = None if _reads_engine_tables(engine, chdb_path) else open_duckdb()
+    handle = open_engine(engine, con, url=url, chdb_path=chdb_path)
+    try:
+        yield handle
     finally:
         handle.close()

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ..errors import LogAnalyzeError, UsageError
-from .check import BaselineSinceOption, BaselineUntilOption
+from .check import BaselineSinceOption, BaselineUntilOption, engine_inputs
 from .common import (
     DbOption,
     DetectorParamOption,
@@ -32,6 +32,7 @@ from .common import (
     stderr,
     typed_range,
 )
+from .engines import ChdbPathOption, ClickhouseUrlOption, EngineOption
 from .pull import ProjectOption, pull_first
 
 TERMINAL_WIDTH = 100
@@ -153,6 +154,9 @@ def report_command(
         str | None,
         typer.Option("--user", help="Narrow every finding to this user id.", show_default=False),
     ] = None,
+    engine: EngineOption = "duckdb",
+    clickhouse_url: ClickhouseUrlOption = None,
+    chdb_path: ChdbPathOption = None,
 ) -> None:
     """What the logs show: the headline (the findings that matter, one sentence each),
     causal chains, the DoD verdicts with --dod, then per detector that found something the
@@ -164,6 +168,9 @@ def report_command(
 
     With PATHs the logs are ingested in memory first; otherwise --db is read. Exits 0
     whatever the logs contain (`loganalyze check` is the command that fails).
+
+    --engine chdb|clickhouse runs the detectors there (docs/scale-out.md); a detector the
+    engine cannot run is listed as not judged, naming the engine and why.
     """
     from .. import report as reports
     from ..findings import Narrowing
@@ -182,34 +189,35 @@ def report_command(
         baseline_since, baseline_until = typed_range(baseline_since, baseline_until, tz)
         params = parse_detector_params(param, current_config().params)
         pull_first(project, db, since, until, last, paths)
-        con = open_logs(paths or [], db, memory_limit)
-        baseline_con = open_logs(baseline, None, memory_limit) if baseline else None
-        verdicts = None
-        if dod is not None:
-            from ..dod import check
+        with engine_inputs(
+            engine, clickhouse_url, chdb_path, paths, db, baseline, memory_limit
+        ) as (con, baseline_con):
+            verdicts = None
+            if dod is not None:
+                from ..dod import check
 
-            verdicts = check(
+                verdicts = check(
+                    con,
+                    dod,
+                    baseline_con,
+                    since=since,
+                    until=until,
+                    last=last,
+                    baseline_since=baseline_since,
+                    baseline_until=baseline_until,
+                )
+            report = reports.build_report(
                 con,
-                dod,
-                baseline_con,
                 since=since,
                 until=until,
                 last=last,
-                baseline_since=baseline_since,
-                baseline_until=baseline_until,
+                window=window,
+                tz=tz,
+                dod=verdicts,
+                params=params,
+                title=title,
+                narrowing=Narrowing(path=path, status=status, table=table, user=user),
             )
-        report = reports.build_report(
-            con,
-            since=since,
-            until=until,
-            last=last,
-            window=window,
-            tz=tz,
-            dod=verdicts,
-            params=params,
-            title=title,
-            narrowing=Narrowing(path=path, status=status, table=table, user=user),
-        )
         if output is ReportFormat.rich:
             _print_rich(report, out, redact=bool(redact))  # the terminal: off unless asked
             return

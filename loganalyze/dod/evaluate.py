@@ -132,9 +132,10 @@ class Run:
 
     @classmethod
     def open(cls, con: Any, label: str, *, since=None, until=None, last=None) -> Run:
-        from ..analysis import Analysis
+        """`con`: a DuckDB connection or an engine (`loganalyze.engines.open_engine`)."""
+        from ..engines import analysis_over
 
-        return cls(Analysis(con, since=since, until=until, last=last), label)
+        return cls(analysis_over(con, since=since, until=until, last=last), label)
 
     @property
     def con(self) -> Any:
@@ -389,9 +390,19 @@ def _iso(value: datetime) -> str:
 # --------------------------------------------------------------------------- checks
 
 
+def _unsupported(finding: Finding) -> str | None:
+    """Why the engine could not run the finding's detector, or None."""
+    from ..engines import unsupported_in
+
+    return unsupported_in(finding)
+
+
 def _volume_problem(check: Check, run: Run, matching: Matching) -> str | None:
     """Why a run has too little data for this check (prefixed with the run's label)."""
     prefix = f"{run.label}: " if run.label != "run" else ""
+    unsupported = _unsupported(matching.finding) if matching.finding is not None else None
+    if unsupported:  # the engine cannot run the detector: nothing was measured
+        return prefix + f"{check.detector} is {unsupported}"
     notice = run.notice
     if notice:
         return prefix + notice
@@ -422,6 +433,7 @@ def judge(check: Check, run: Run, baseline: Run | None = None) -> CheckResult:
     started = time.perf_counter()
     current = run.matching(check)
     too_little = _volume_problem(check, run, current)
+    measured = not (current.finding is not None and _unsupported(current.finding))
     base_matching = base_problem = None
     if baseline is not None and any(needs_baseline(t.comparison) for t in check.thresholds):
         base_matching = baseline.matching(check)
@@ -446,7 +458,7 @@ def judge(check: Check, run: Run, baseline: Run | None = None) -> CheckResult:
             result = ThresholdResult(
                 threshold,
                 Verdict.INCONCLUSIVE,
-                result.observed,
+                result.observed if measured else None,  # an engine that cannot run it
                 result.limit,
                 result.baseline,
                 result.unit,
@@ -492,7 +504,9 @@ def check(
 ) -> CheckReport:
     """Judge every check of a DoD against a database.
 
-    `dod` is a `Dod` or the path of a DoD file; `baseline` an optional connection to the
+    `con` is a DuckDB connection or an engine (`loganalyze.engines.open_engine`: a
+    check on a detector the engine cannot run is inconclusive, naming why); `dod` is a
+    `Dod` or the path of a DoD file; `baseline` an optional connection (or engine) to the
     database of a baseline run (judged over its whole span, or its own `last`).
     `since`/`until`/`last` bound the analysed range as for every command;
     `baseline_since`/`baseline_until` take the baseline from a range instead — of the

@@ -96,19 +96,31 @@ class Report:
         return int(self.sources["rows"].sum()) if self.sources.height else 0
 
 
+def _frame(con, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+    """A small query's rows from a DuckDB connection, or from an engine (`frame`)."""
+    import duckdb
+
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return query_frame(con, sql, params)
+    return con.frame(sql, params)
+
+
 def sources_frame(con) -> pl.DataFrame:
-    """Rows per log table that holds any."""
+    """Rows per log table that holds any (`con`: a DuckDB connection or an engine)."""
     parts = " UNION ALL ".join(
-        "SELECT ? AS source, count(*) AS rows FROM " + quote_ident(t) for t in LOG_TABLES
+        f"SELECT $t{i} AS source, count(*) AS rows FROM " + quote_ident(t)
+        for i, t in enumerate(LOG_TABLES)
     )
-    frame = query_frame(
-        con, "SELECT source, rows FROM (" + parts + ") WHERE rows > 0", list(LOG_TABLES)
+    frame = _frame(
+        con,
+        "SELECT source, rows FROM (" + parts + ") WHERE rows > 0",
+        {f"t{i}": t for i, t in enumerate(LOG_TABLES)},
     )
     return frame.with_columns(pl.col("rows").cast(pl.Int64))
 
 
 def files_frame(con) -> pl.DataFrame:
-    return query_frame(
+    return _frame(
         con,
         "SELECT file, format, source, rows, duplicates, rejected FROM ingested_files "
         "ORDER BY file_id",
@@ -117,7 +129,7 @@ def files_frame(con) -> pl.DataFrame:
 
 def rejected_frame(con) -> pl.DataFrame:
     """Rejected rows by reason, most frequent first."""
-    return query_frame(
+    return _frame(
         con,
         "SELECT reason, count(*) AS rows FROM rejected_rows GROUP BY reason "
         "ORDER BY rows DESC, reason",
@@ -147,19 +159,27 @@ def build_report(
 ) -> Report:
     """Run the detectors over the range and gather everything a report shows.
 
-    `since`/`until`/`last`/`window` mean what they mean for `loganalyze run`; `tz` is the
+    `con` is a DuckDB connection, an engine (`loganalyze.engines.open_engine`: the
+    detectors run there; one the engine cannot run is listed as not judged, naming the
+    engine and why) or an `Analysis` (its own range and narrowing are used). `since`/`until`/`last`/`window` mean what they mean for `loganalyze run`; `tz` is the
     display zone (None = the local zone); `dod` the `CheckReport` of a DoD judged over the
     same range (`loganalyze.check`), whose verdicts the report shows; `params` detector
     parameters by detector name (`{"conflict_storms": {"min_count": 20}}`); `title` the
     heading every rendering shows; `narrowing` filters every finding to one path, status,
     table or user (detectors whose rows are not about that are listed as not judged).
     """
-    from ..analysis import Analysis
+    from contextlib import ExitStack
+
+    from ..engines import analysis_over
 
     zone = resolve_zone(tz)
-    with Analysis(
-        con, since=since, until=until, last=last, window=window, narrowing=narrowing
-    ) as analysis:
+    with ExitStack() as owned:
+        analysis = analysis_over(
+            con, since=since, until=until, last=last, window=window, narrowing=narrowing
+        )
+        if analysis is not con:  # an Analysis the caller passed stays the caller's to close
+            owned.enter_context(analysis)
+        con = analysis.con
         time_range = analysis.time_range
         results = order_results(analysis.findings(detectors, per_detector=params))
         step = results[0].window if results else _step(window, time_range)

@@ -162,6 +162,113 @@ class ClickHouseEngine:
             cursor.close()
         return copied
 
+    def load_from_duckdb(
+        self, con, batch_rows: int = 1_000_000
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Add the rows of a freshly ingested DuckDB database (`ingest --engine`) → (rows
+        inserted per table, rows per log table skipped because the table already holds
+        their id).
+
+        Everything is first copied into staging tables of its own (Arrow batches); only
+        when all of it is there are the rows moved into the normalized tables, so a failure
+        while copying leaves them as they were. The file ids continue after the largest
+        one the engine holds, and each file's `rows`/`duplicates` in ingested_files count
+        the rows skipped here. ClickHouse has no transaction across tables: a failure
+        during the final moves (one INSERT … SELECT per table) can leave some tables
+        moved; the staging tables are dropped either way."""
+        from ...store import LOG_TABLES
+
+        offset = self._scalar("SELECT coalesce(max(file_id), 0) FROM `ingested_files`")
+        token = uuid.uuid4().hex[:12]
+        staged: dict[str, str] = {}
+        # ingested_files last: its counts take the rows skipped here
+        tables = sorted((t for t, _ in table_columns()), key=lambda t: t == "ingested_files")
+        try:
+            already: dict[str, dict[int, int]] = {}
+            for table in tables:
+                if table == "ingested_files":
+                    self._count_skipped_in_files(con, already, offset)
+                stage = f"loganalyze_stage_{token}_{table}"
+                staged[table] = self._stage(con, table, stage, offset, batch_rows)
+                if table in LOG_TABLES:
+                    already[table] = self._already_there(table, staged[table])
+            inserted = {
+                table: self._move(table, stage, dedupe=table in LOG_TABLES)
+                for table, stage in staged.items()
+            }
+            skipped = {t: sum(per_file.values()) for t, per_file in already.items()}
+            return inserted, {t: n for t, n in skipped.items() if n}
+        finally:
+            for stage in staged.values():
+                self.backend.command(f"DROP TABLE IF EXISTS `{stage}`")
+
+    def _stage(self, con, table: str, stage: str, offset: int, batch_rows: int) -> str:
+        """A staging copy of one DuckDB table, its file ids moved up by `offset`."""
+        import pyarrow as pa
+
+        from ...store import quote_ident
+
+        select = ", ".join(
+            ("CAST(file_id + $offset AS INTEGER) AS file_id" if c == "file_id" else quote_ident(c))
+            for c in column_names(table)
+        )  # quoted identifiers; the offset is bound
+        cursor = con.cursor()  # the caller's connection may hold an unfinished result
+        try:
+            reader = cursor.sql(
+                "SELECT " + select + " FROM " + quote_ident(table), params={"offset": offset}
+            ).to_arrow_reader(batch_rows)
+            self.backend.command(f"CREATE TABLE `{stage}` AS `{table}`")
+            for batch in reader:
+                if batch.num_rows:
+                    self.backend.insert_arrow(stage, pa.Table.from_batches([batch]))
+        finally:
+            cursor.close()
+        return stage
+
+    @staticmethod
+    def _count_skipped_in_files(con, already: dict[str, dict[int, int]], offset: int) -> None:
+        """Each file's rows skipped here move from `rows` to `duplicates` (in the DuckDB
+        database the ingest wrote, before ingested_files is copied)."""
+        per_file: dict[int, int] = {}
+        for counts in already.values():
+            for file_id, n in counts.items():
+                per_file[file_id - offset] = per_file.get(file_id - offset, 0) + n
+        for file_id, n in per_file.items():  # one statement per file, not per row
+            con.execute(
+                "UPDATE ingested_files SET rows = rows - $n, duplicates = duplicates + $n "
+                "WHERE file_id = $file_id",
+                {"n": n, "file_id": file_id},
+            )
+
+    def _scalar(self, sql: str, params: dict[str, object] | None = None) -> int:
+        table = self.backend.query_arrow(sql, params or {}, {})
+        return int(table.column(0)[0].as_py() or 0) if table.num_rows else 0
+
+    def _already_there(self, table: str, stage: str) -> dict[int, int]:
+        """Rows of `stage` whose id `table` already holds, per file id. Ids are compared
+        within the staged rows' time span (the tables are ordered by ts, so this reads
+        only that part): one event has one time."""
+        rows = self.backend.query_arrow(
+            f"SELECT file_id, count() AS n FROM `{stage}` WHERE id IN ("
+            f"SELECT id FROM `{table}` WHERE ts >= (SELECT min(ts) FROM `{stage}`) "
+            f"AND ts <= (SELECT max(ts) FROM `{stage}`)) GROUP BY file_id",
+            {},
+            {},
+        ).to_pylist()
+        return {int(r["file_id"] or 0): int(r["n"]) for r in rows}
+
+    def _move(self, table: str, stage: str, *, dedupe: bool) -> int:
+        keep = (
+            f" WHERE id NOT IN (SELECT id FROM `{table}` "
+            f"WHERE ts >= (SELECT min(ts) FROM `{stage}`) AND ts <= (SELECT max(ts) FROM `{stage}`))"
+            if dedupe
+            else ""
+        )
+        count = self._scalar(f"SELECT count() FROM `{stage}`" + keep)
+        if count:
+            self.backend.command(f"INSERT INTO `{table}` SELECT * FROM `{stage}`" + keep)
+        return count
+
     # ------------------------------------------------------------------ detectors
     def supports(self, spec: DetectorSpec) -> bool:
         return supported(spec.name)
@@ -206,12 +313,22 @@ class ClickHouseEngine:
     def execute(self, sql: str, params: dict[str, object] | None = None) -> _Cursor:
         """The analysis layer's small queries (counts, data span), written with DuckDB's
         `$name` placeholders: each becomes a typed ClickHouse placeholder."""
-        params = params or {}
-        typed = _DOLLAR.sub(lambda m: "{" + m.group(1) + ":" + placeholder_type(params[m.group(1)]) + "}", sql)
-        table = self.backend.query_arrow(
+        table = self._query_facts(sql, params or {})
+        return _Cursor([tuple(r.values()) for r in table.to_pylist()])
+
+    def frame(self, sql: str, params: dict[str, object] | None = None) -> pl.DataFrame:
+        """A small query of the report (sources, files, rejected rows), written with
+        DuckDB's `$name` placeholders, as a polars frame."""
+        return to_frame(self._query_facts(sql, params or {}))
+
+    def _query_facts(self, sql: str, params: dict[str, object]) -> Any:
+        """`sql` with DuckDB's `$name` placeholders, each made a typed ClickHouse one."""
+        typed = _DOLLAR.sub(
+            lambda m: "{" + m.group(1) + ":" + placeholder_type(params[m.group(1)]) + "}", sql
+        )
+        return self.backend.query_arrow(
             typed, {k: param_value(v) for k, v in params.items()}, FACT_SETTINGS
         )
-        return _Cursor([tuple(r.values()) for r in table.to_pylist()])
 
     def close(self) -> None:
         self.backend.close()
