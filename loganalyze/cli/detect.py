@@ -132,8 +132,14 @@ def run_command(
 
         params = {**current_config().detector_params(name), **parse_param_assignments(param)}
         since, until = typed_range(since, until, tz)
-        pull_first(project, db, since, until, last, paths)
-        if engine == "duckdb":
+        if engine != "supabase":  # there --project names where the detector runs
+            pull_first(project, db, since, until, last, paths)
+        if engine == "supabase":
+            from ..engines.supabase import finding_on_supabase
+
+            finding = finding_on_supabase(project, name, since=since, until=until, last=last,
+                                          window=window, **params)
+        elif engine == "duckdb":
             con = _open(db, paths, memory_limit)
             finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
         else:
