@@ -39,7 +39,7 @@ from typing import Any
 import polars as pl
 
 from ..detectors import DetectorSpec, get_detector, list_detectors
-from ..errors import DetectorError, LogAnalyzeError, UsageError
+from ..errors import DetectorError, UsageError
 from ..pull.client import LogsClient, PullError, TimeBudgetSpent, check_project_ref, read_token
 from ..pull.retry import Deadline, RetryPolicy, Throttle
 from ..pull.slicing import MAX_SLICE
@@ -150,7 +150,7 @@ def functions() -> dict[str, tuple[tuple[str, ...], str]]:
     for statement in statements:
         match = _FUNCTION.match(statement.strip().rstrip(";").strip())
         if match is None:
-            raise DetectorError(f"cannot read the SQL function {statement[:60]!r}")
+            continue  # not a function: nothing a body can call
         params = tuple(p.strip() for p in match.group(2).split(",") if p.strip())
         out[match.group(1)] = (params, minify(match.group(3)))
     return out
@@ -748,10 +748,24 @@ def finding_on_supabase(
                              policy=policy)
     try:
         return detect_on(engine, spec.name, since=start, until=end, window=window, **params)
-    except LogAnalyzeError:
-        raise
     finally:
         engine.close()
+
+
+def open_supabase(
+    project: str | None = None,
+    since: str | datetime | timedelta | None = None,
+    until: str | datetime | timedelta | None = None,
+    last: str | timedelta | None = None,
+    **options: Any,
+) -> SupabaseEngine:
+    """`open_engine("supabase", project=..., since=..., until=...)`: the range resolved
+    once to absolute times (pass the engine's `since`/`until` to the analysis)."""
+    if not project:
+        raise UsageError("--engine supabase needs --project REF",
+                         hint="the project ref: 20 letters, as in <ref>.supabase.co")
+    start, end = resolve_since_until(since, until, last)
+    return supabase_engine(project, since=start, until=end, **options)
 
 
 def support_table() -> list[tuple[DetectorSpec, str | None]]:
@@ -763,6 +777,7 @@ __all__ = [
     "SupabaseEngine",
     "body",
     "finding_on_supabase",
+    "open_supabase",
     "plan",
     "render",
     "supabase_engine",
