@@ -113,3 +113,17 @@ CREATE OR REPLACE FUNCTION det_seconds AS (us) ->
 -- The seconds from `a` to `b` (DuckDB's epoch(b - a)).
 CREATE OR REPLACE FUNCTION det_seconds_between AS (a, b) ->
     det_seconds(toUnixTimestamp64Micro(b) - toUnixTimestamp64Micro(a))
+
+;
+-- quantile_cont(q) of a distribution given as its sorted non-zero values plus a number of
+-- zeros (queries/_macros.sql det_padded_quantile); arrays are 1-based on both engines.
+CREATE OR REPLACE FUNCTION det_value_at AS (sorted, zeros, i) ->
+    if(i < zeros, 0, sorted[i - zeros + 1])
+;
+CREATE OR REPLACE FUNCTION det_padded_at AS (sorted, zeros, h) ->
+    toFloat64(det_value_at(sorted, zeros, toInt64(floor(h))))
+    + (h - floor(h)) * (det_value_at(sorted, zeros, toInt64(ceil(h)))
+                        - det_value_at(sorted, zeros, toInt64(floor(h))))
+;
+CREATE OR REPLACE FUNCTION det_padded_quantile AS (sorted, zeros, q) ->
+    det_padded_at(sorted, zeros, (length(sorted) + zeros - 1) * toFloat64(q))
