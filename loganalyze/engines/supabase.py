@@ -662,7 +662,7 @@ def _merge_windows(name: str, frame: pl.DataFrame, schema: dict[str, pl.DataType
     keys = [c for c in schema if c not in counts and c != "sources"]
     aggs = [pl.col(c).sum() for c in counts]
     if "sources" in schema:
-        aggs.append(pl.col("sources").str.split(",").flatten().unique().sort().str.join(","))
+        aggs.append(pl.col("sources").str.split(",").explode().unique().sort().str.join(","))
     merged = frame.group_by(keys, maintain_order=True).agg(aggs)
     merged = _cast(merged.select(list(schema)), schema)
     order = _ORDER[name]
