@@ -108,12 +108,12 @@ def _frame(con, sql: str, params: list | dict | None = None) -> pl.DataFrame:
 def sources_frame(con) -> pl.DataFrame:
     """Rows per log table that holds any (`con`: a DuckDB connection or an engine)."""
     parts = " UNION ALL ".join(
-        f"SELECT $t{i} AS source, count(*) AS rows FROM " + quote_ident(t)
+        f"SELECT {i} AS k, $t{i} AS source, count(*) AS rows FROM " + quote_ident(t)
         for i, t in enumerate(LOG_TABLES)
-    )
+    )  # k: LOG_TABLES' order (ClickHouse runs the parts of a UNION ALL in parallel)
     frame = _frame(
         con,
-        "SELECT source, rows FROM (" + parts + ") WHERE rows > 0",
+        "SELECT source, rows FROM (" + parts + ") WHERE rows > 0 ORDER BY k",
         {f"t{i}": t for i, t in enumerate(LOG_TABLES)},
     )
     return frame.with_columns(pl.col("rows").cast(pl.Int64))
