@@ -557,8 +557,11 @@ def main(argv: list[str] | None = None) -> int:
             Timed("DuckDB bare CTAS of the lines", [*bench.BARE, "lines", str(lines_db), str(log)], db=lines_db),
         ]
         if peers.get("pgbadger"):
+            # its pid file in the work directory: with the default /tmp/pgbadger.pid a second
+            # pgBadger anywhere on the machine refuses to start (exit 3)
             tools += [Timed(f"pgBadger -j {j}", ["pgbadger", "-q", "-f", "stderr", "--prefix", PREFIX,
-                                                 "-j", str(j), "-x", "json", "-o", str(pgb[j]), str(log)])
+                                                 "-j", str(j), "-x", "json", "-o", str(pgb[j]),
+                                                 "--pid-dir", str(workdir), str(log)])
                       for j in (1, 2)]
         if peers.get("lnav"):
             tools.append(Timed("lnav headless count", ["lnav", "-n", "-c", bench.LNAV_QUERY, str(log)],
