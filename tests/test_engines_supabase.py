@@ -208,3 +208,17 @@ def test_run_on_supabase_from_the_command_line(api, pulled, monkeypatch):
     expected = expected_finding(pulled, "schema_errors", SINCE, UNTIL).frame
     assert len(rows) == expected.height > 0
     assert [r["count"] for r in rows] == expected["count"].to_list()
+
+
+def test_errors_without_a_sqlstate_are_a_caveat_not_a_silent_gap(api):
+    """ingest infers a missing SQLSTATE from the message text; the store cannot, so the
+    finding says how many rows it could not count (a day after the replay's copies)."""
+    api.sql(
+        "INSERT INTO " + api.table + " VALUES ('uncoded-1', toDateTime64('2026-03-20 10:00:01', 6, 'UTC'), "
+        "'column registrations.id does not exist', 'ERROR', 'postgres_logs', "
+        "map('parsed.error_severity', 'ERROR', 'parsed.timestamp', '2026-03-20 10:00:01.000 UTC'))"
+    )
+    got = pushed(api, "schema_errors", "2026-03-20T09:59:00Z", "2026-03-20T10:01:00Z")
+    assert got.frame.height == 0
+    assert any("1 Postgres/PostgREST error rows in the range carry no SQLSTATE" in c for c in got.caveats)
+    assert not pushed(api, "status_storms", "2026-03-20T09:59:00Z", "2026-03-20T10:01:00Z").caveats

@@ -747,9 +747,39 @@ def finding_on_supabase(
     engine = supabase_engine(project, since=start, until=end, token=token, api_url=api_url,
                              policy=policy)
     try:
-        return detect_on(engine, spec.name, since=start, until=end, window=window, **params)
+        finding = detect_on(engine, spec.name, since=start, until=end, window=window, **params)
+        finding.caveats += pushdown_caveats(engine, spec, start, end)
+        return finding
     finally:
         engine.close()
+
+
+_READS_DB_ERRORS = ("db_errors", "schema_errors", "conflict_storms")
+_UNCODED = (
+    "SELECT count(*) FROM postgres_logs WHERE sqlstate IS NULL "
+    "AND severity IN ('ERROR', 'FATAL', 'PANIC') AND ts >= $since AND ts < $until",
+    "SELECT count(*) FROM postgrest_logs WHERE status IS NULL AND ts >= $since AND ts < $until",
+)
+
+
+def pushdown_caveats(
+    engine: SupabaseEngine, spec: DetectorSpec, since: datetime, until: datetime
+) -> tuple[str, ...]:
+    """What the push-down cannot see that `ingest` would: error rows without a SQLSTATE,
+    whose code ingest infers from the message text (a catalog the store does not hold)."""
+    if spec.name not in _READS_DB_ERRORS:
+        return ()
+    uncoded = 0
+    for sql in _UNCODED:
+        row = engine.execute(sql, {"since": since, "until": until}).fetchone()
+        uncoded += int(row[0]) if row else 0
+    if not uncoded:
+        return ()
+    return (
+        f"{uncoded:,} Postgres/PostgREST error rows in the range carry no SQLSTATE: "
+        "`loganalyze ingest` infers one from the message text, the push-down does not "
+        "count them (pull the range and run locally to include them)",
+    )
 
 
 def open_supabase(
