@@ -43,15 +43,16 @@ from .textlines import TRANSPORT_PREFIX_RE
 TABLES = ("postgres_logs",)
 
 
-# Plain lines leave n NULL: the parse numbers them by rowid, which (unlike a window
-# over the reader) keeps the regex work parallel.
+# Every line of the file, one row each in file order, blank lines included: a line's
+# number is its row's distance from the table's first row (rowid), so numbering needs no
+# window over the file and the parse stays parallel.
 # `docker logs`/`docker compose logs` transport prefixes are cut off when the sample
 # shows them ($strip_transport), so tab continuation lines keep their leading tab.
 # new_line '\r\n' reads LF and CRLF files alike (and drops the CR itself).
 # A line may hold a statement of up to 64 MB; the read buffer is that size too (DuckDB's
 # default is 16 maximal lines, more than a modest memory budget holds).
 _READ_LINES = (
-    "SELECT NULL::BIGINT AS n0, CASE WHEN $strip_transport "
+    "SELECT CASE WHEN $strip_transport "
     "THEN substr(line, length(regexp_extract(line, $transport_re)) + 1) ELSE line END AS line, "
     "NULL::VARCHAR AS ext_ts FROM read_csv($path, "
     "columns = {'line': 'VARCHAR'}, delim = '\\0', header = false, quote = '', escape = '', "
@@ -60,17 +61,18 @@ _READ_LINES = (
 )
 
 # Entries of a JSON envelope (one per line, or an array) whose text field holds one
-# stderr line.
+# stderr line; every entry keeps its row (line NULL where it holds no such line), so the
+# entry's number is its row's, as for plain lines.
 _READ_ENVELOPE_LINES = (
-    "SELECT n AS n0, json_extract_string(j, $text_path) AS line, json_extract_string(j, $ts_path) AS ext_ts "
-    "FROM (SELECT row_number() OVER () AS n, json AS j FROM read_json_objects($path, "
-    "format = $json_format, maximum_object_size = 67108864)) "
-    "WHERE json_extract_string(j, $text_path) IS NOT NULL "
-    "AND ($only_logger IS NULL OR (json_extract_string(j, '$.logger') = $only_logger "
-    "AND (j->'record') IS NULL))"
+    "SELECT CASE WHEN keep THEN json_extract_string(j, $text_path) END AS line, "
+    "CASE WHEN keep THEN json_extract_string(j, $ts_path) END AS ext_ts "
+    "FROM (SELECT json AS j, ($only_logger IS NULL OR (json_extract_string(json, '$.logger') = $only_logger "
+    "AND (json->'record') IS NULL)) AS keep FROM read_json_objects($path, "
+    "format = $json_format, maximum_object_size = 67108864))"
 )
 
-# One row per physical line: which kind of line it is and the prefix parts.
+# One row per physical line, read and parsed in one statement: which kind of line it is
+# and the prefix parts (one regex per line, all its groups in one struct).
 #   start   a line with the prefix and a severity (LOG, ERROR, ...)
 #   sub     a line with the prefix and a section tag (DETAIL, STATEMENT, ...)
 #   bad     a line with a severity mark that does not fit the prefix (rejected)
@@ -78,10 +80,12 @@ _READ_ENVELOPE_LINES = (
 #   foreign any other text (pg_ctl's own output, a container entrypoint): kept in the
 #           raw text of the entry above, never in its message; skipped (and counted in
 #           the summary) before the first entry
+#   NULL    an empty line (or an envelope entry without a line): it only keeps the count
 _PARSE_SQL = """
 CREATE OR REPLACE TEMP TABLE _la_pg_lines AS
-SELECT n, line, ext_ts,
-    CASE WHEN p IS NULL THEN (CASE WHEN starts_with(line, chr(9)) THEN 'tab'
+SELECT line, ext_ts,
+    CASE WHEN p IS NULL THEN (CASE WHEN line IS NULL OR line = '' THEN NULL
+                                   WHEN starts_with(line, chr(9)) THEN 'tab'
                                    WHEN regexp_matches(line, $mark) THEN 'bad'
                                    ELSE 'foreign' END)
          WHEN list_contains($section_tags, struct_extract(p, $g_sev)) THEN 'sub'
@@ -102,58 +106,57 @@ SELECT n, line, ext_ts,
     struct_extract(p, $g_query_id) AS f_query_id,
     struct_extract(p, $g_free_text) AS f_free
 FROM (
-    SELECT n, line, ext_ts,
-        CASE WHEN p0.g1 <> '' THEN p0 END AS p
-    FROM (
-        SELECT n, line, ext_ts,
-            regexp_extract(line, $re, $names) AS p0
-        FROM (SELECT coalesce(n0, rowid - (SELECT min(rowid) FROM _la_pg_raw) + 1) AS n, line, ext_ts
-              FROM _la_pg_raw)
-        WHERE line IS NOT NULL AND line <> ''
-    )
+    SELECT line, ext_ts, CASE WHEN p0.g1 <> '' THEN p0 END AS p
+    FROM (SELECT line, ext_ts, regexp_extract(line, $re, $names) AS p0 FROM (__LINES__))
 )
 """
 
-# Where each line that is not an entry's first line belongs (such lines are few: the
-# joins below touch them only). A section line (DETAIL, STATEMENT, ...) joins the latest
-# start line of the same pid; a continuation line joins the prefixed line above it, and
-# through it that line's entry. A line with nothing to join is an entry of its own
-# (rejected unless it is a section line). Only numbers are kept here: the text stays in
-# _la_pg_lines, read once more by line number where the entries are built.
+# A line's number: its row's distance from the first row of _la_pg_lines ($base is the
+# first row's rowid minus one). Ranges of lines are filtered on rowid itself, which
+# skips whole row groups.
+_LINE_N = "(rowid - $base)"
+
+# Where each line that is not an entry's first line belongs. A section line (DETAIL,
+# STATEMENT, ...) joins the latest start line of the same pid; a continuation line joins
+# the prefixed line above it, and through it that line's entry. A line with nothing to
+# join is an entry of its own (rejected unless it is a section line). Only numbers are
+# kept here: moving the text through the ASOF joins' sorts costs more than reading it
+# once more by line number where the entries are built.
 _LINK_SQL = """
 CREATE OR REPLACE TEMP TABLE _la_pg_links AS
 WITH
-others AS (
-    SELECT n, kind, sev, coalesce(pid, -1) AS k
-    FROM _la_pg_lines WHERE kind <> 'start'
-),
-starts AS (SELECT n, coalesce(pid, -1) AS k FROM _la_pg_lines WHERE kind = 'start'),
-anchors AS (SELECT n FROM _la_pg_lines WHERE kind IN ('start', 'sub', 'bad')),
+lines AS (SELECT """ + _LINE_N + """ AS n, kind, sev, pid FROM _la_pg_lines WHERE kind IS NOT NULL),
+others AS (SELECT n, kind, sev, coalesce(pid, -1) AS k FROM lines WHERE kind <> 'start'),
+starts AS (SELECT n, coalesce(pid, -1) AS k FROM lines WHERE kind = 'start'),
+anchors AS (SELECT n FROM lines WHERE kind IN ('start', 'sub', 'bad')),
 sub_links AS (
-    SELECT o.n, o.n AS section, coalesce(st.n, o.n) AS entry
-    FROM (SELECT * FROM others WHERE kind = 'sub') o
+    SELECT o.n, o.sev, coalesce(st.n, o.n) AS entry
+    FROM (SELECT n, k, sev FROM others WHERE kind = 'sub') o
     ASOF LEFT JOIN starts st ON o.k = st.k AND o.n >= st.n
 ),
 follower_links AS (
-    SELECT o.n, a.n AS section
-    FROM (SELECT * FROM others WHERE kind IN ('tab', 'foreign')) o
+    SELECT o.n, o.kind, a.n AS section
+    FROM (SELECT n, kind FROM others WHERE kind IN ('tab', 'foreign')) o
     ASOF LEFT JOIN anchors a ON o.n >= a.n
 )
-SELECT o.n, o.kind, o.sev, l.section, l.entry
-FROM others o JOIN (
-    SELECT n, section, entry FROM sub_links
-    UNION ALL
-    SELECT f.n, f.section, coalesce(sl.entry, f.section, f.n) AS entry
-    FROM follower_links f LEFT JOIN sub_links sl ON sl.n = f.section
-    UNION ALL
-    SELECT n, n, n FROM others WHERE kind = 'bad'
-) l USING (n)
+SELECT n, 'sub' AS kind, sev, n AS section, entry FROM sub_links
+UNION ALL
+SELECT f.n, f.kind, NULL, f.section, coalesce(sl.entry, f.section, f.n) AS entry
+FROM follower_links f LEFT JOIN (SELECT n, entry FROM sub_links) sl ON sl.n = f.section
+UNION ALL
+SELECT n, kind, NULL, n, n FROM others WHERE kind = 'bad'
 """
 
-# The lines that head an entry: every start line, plus the few lines that head an entry
-# of their own (a line that does not fit the prefix, a section line with no entry above).
-_HEAD_FILTER = (
-    "(kind = 'start' OR (kind <> 'foreign' AND n IN (SELECT n FROM _la_pg_links WHERE entry = n)))"
+# The first lines of entries whose first line is in [$lo, $hi): every start line, plus
+# the few lines that head an entry of their own (a line that does not fit the prefix, a
+# section line with no entry above).
+_HEADS_SQL = (
+    "SELECT " + _LINE_N + " AS n, * FROM _la_pg_lines "
+    "WHERE rowid >= $lo + $base AND rowid < $hi + $base AND kind = 'start' "
+    "UNION ALL "
+    "SELECT " + _LINE_N + " AS n, * FROM _la_pg_lines "
+    "WHERE rowid >= $lo + $base AND rowid < $hi + $base AND kind IN ('sub', 'tab', 'bad') "
+    "AND " + _LINE_N + " IN (SELECT n FROM _la_pg_links WHERE entry = n AND n >= $lo AND n < $hi)"
 )
 
 # What tells entries of one file apart in their ids (see la_pg_event_key): the time as
@@ -170,8 +173,8 @@ _OCCURRENCE_KEY = (
 # file once, so that entries staged in separate chunks still count on.
 _REPEATS_SQL = (
     "CREATE OR REPLACE TEMP TABLE _la_pg_repeats AS "
-    "WITH heads AS NOT MATERIALIZED (SELECT n, " + _OCCURRENCE_KEY + " AS id_key FROM _la_pg_lines WHERE "
-    + _HEAD_FILTER + ") "
+    "WITH heads AS NOT MATERIALIZED (SELECT n, " + _OCCURRENCE_KEY + " AS id_key FROM ("
+    + _HEADS_SQL + ")) "
     "SELECT n, row_number() OVER (PARTITION BY id_key ORDER BY n) AS occurrence FROM heads "
     "WHERE hash(id_key) IN (SELECT hash(id_key) AS hk FROM heads GROUP BY hk HAVING count(*) > 1)"
 )
@@ -192,9 +195,10 @@ WITH
 conts AS (
     -- tab-indented lines continuing the prefixed line above them (few)
     SELECT k.section, string_agg(substr(l.line, 2), chr(10) ORDER BY k.n) AS more
-    FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
+    FROM _la_pg_links k
+    JOIN (SELECT rowid - $base AS n, line FROM _la_pg_lines
+          WHERE rowid >= $lo + $base AND rowid <= $reach + $base AND kind = 'tab') l ON l.n = k.n
     WHERE k.kind = 'tab' AND k.section IS NOT NULL AND k.entry >= $lo AND k.entry < $hi
-      AND l.n BETWEEN $lo AND $reach
     GROUP BY k.section
 ),
 -- the sections (DETAIL, STATEMENT, ...) of each multi-line entry, one row per entry
@@ -206,17 +210,18 @@ multi AS (
         max(sub_text) FILTER (WHERE sev = 'STATEMENT') AS statement
     FROM (
         SELECT k.entry, k.sev,
-            CASE WHEN c.more IS NULL THEN substr(l.line, l.cut + 1)
-                 ELSE substr(l.line, l.cut + 1) || chr(10) || c.more END AS sub_text
-        FROM _la_pg_links k JOIN _la_pg_lines l USING (n) LEFT JOIN conts c ON c.section = k.n
-        WHERE k.kind = 'sub' AND k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n BETWEEN $lo AND $reach
+            CASE WHEN c.more IS NULL THEN l.text ELSE l.text || chr(10) || c.more END AS sub_text
+        FROM _la_pg_links k
+        JOIN (SELECT rowid - $base AS n, substr(line, cut + 1) AS text FROM _la_pg_lines
+              WHERE rowid >= $lo + $base AND rowid <= $reach + $base AND kind = 'sub') l ON l.n = k.n
+        LEFT JOIN conts c ON c.section = k.n
+        WHERE k.kind = 'sub' AND k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi
     )
     GROUP BY entry
 ),
 firsts AS (
     SELECT n, line, kind, sev, substr(line, cut + 1) AS msg, pid, ext_ts, f_ts, f_sqlstate, f_user, f_db, f_app, f_backend, f_session, f_command, f_client, f_host, f_query_id, f_free
-    FROM _la_pg_lines
-    WHERE n >= $lo AND n < $hi AND __HEAD_FILTER__
+    FROM (__HEADS__)
 ),
 heads AS (
     SELECT h.n, h.line, h.kind, h.sev, h.pid, h.ext_ts, h.f_ts, h.f_sqlstate, h.f_user, h.f_db, h.f_app, h.f_backend, h.f_session, h.f_command, h.f_client, h.f_host, h.f_query_id,
@@ -280,9 +285,11 @@ inferred AS (
 rejected_raw AS (
     -- everything a rejected entry adds to its first line, for rejected_rows
     SELECT k.entry, string_agg(l.line, chr(10) ORDER BY k.n) AS more_raw
-    FROM _la_pg_links k JOIN _la_pg_lines l USING (n)
-    WHERE k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi AND l.n BETWEEN $lo AND $reach
-      AND k.entry IN (SELECT n FROM hashed WHERE _reject IS NOT NULL OR ts IS NULL)
+    FROM (SELECT n FROM hashed WHERE _reject IS NOT NULL OR ts IS NULL) r
+    JOIN _la_pg_links k ON k.entry = r.n
+    JOIN (SELECT rowid - $base AS n, line FROM _la_pg_lines
+          WHERE rowid >= $lo + $base AND rowid <= $reach + $base) l ON l.n = k.n
+    WHERE k.n <> k.entry AND k.entry >= $lo AND k.entry < $hi
     GROUP BY k.entry
 )
 SELECT n AS _line,
@@ -298,7 +305,7 @@ SELECT n AS _line,
 FROM hashed LEFT JOIN _la_pg_repeats r USING (n) LEFT JOIN rejected_raw x ON x.entry = n
     LEFT JOIN inferred ON inferred_message = message
         AND logged_sqlstate IS NULL AND severity IN ('ERROR', 'FATAL', 'PANIC')
-""".replace("__HEAD_FILTER__", _HEAD_FILTER)
+""".replace("__HEADS__", _HEADS_SQL)
 
 STAGE_CHUNK_LINES = 1_000_000
 """Lines per staged chunk: bounds the stage's working set (about 400 MB of a typical
@@ -316,7 +323,8 @@ def _install_macros(ctx: FileContext) -> None:
 def _stage_text_lines(
     ctx: FileContext, lines_sql: str, lines_params: dict[str, object], choice: PrefixChoice
 ) -> None:
-    """Parse, fold and stage stderr lines yielded by `lines_sql` (n, line, ext_ts)."""
+    """Parse, fold and stage stderr lines yielded by `lines_sql` (line, ext_ts: one row
+    per line of the file, in order)."""
     compiled = choice.compiled
     params = compiled.sql_params()
     # Line numbers come from the order rows are stored in; a connection tuned with
@@ -327,10 +335,10 @@ def _stage_text_lines(
     if not in_order:
         ctx.execute("SET preserve_insertion_order = true")
     try:
-        ctx.execute("CREATE OR REPLACE TEMP TABLE _la_pg_raw AS " + lines_sql, lines_params)
         ctx.execute(
-            _PARSE_SQL,
+            _PARSE_SQL.replace("__LINES__", lines_sql),
             {
+                **lines_params,
                 **{k: v for k, v in params.items() if k.startswith("g_")},
                 "has_pid": compiled.has_pid,
                 "re": compiled.regex,
@@ -342,10 +350,10 @@ def _stage_text_lines(
     finally:
         if not in_order:
             ctx.execute("SET preserve_insertion_order = false")
-    ctx.execute("DROP TABLE _la_pg_raw")
-    ctx.execute(_LINK_SQL)
-    ctx.execute(_REPEATS_SQL, {"has_ts": compiled.has_ts})
-    (last,) = ctx.execute("SELECT coalesce(max(n), 0) FROM _la_pg_lines").fetchone()  # type: ignore[misc]
+    # rows written inside a transaction do not start at rowid 0
+    (base, last) = ctx.execute("SELECT coalesce(min(rowid), 0) - 1, count(*) FROM _la_pg_lines").fetchone()  # type: ignore[misc]
+    ctx.execute(_LINK_SQL, {"base": base})
+    ctx.execute(_REPEATS_SQL, {"has_ts": compiled.has_ts, "base": base, "lo": 1, "hi": int(last) + 1})
     for lo in range(1, int(last) + 1, STAGE_CHUNK_LINES):
         hi = lo + STAGE_CHUNK_LINES
         # the last line of the chunk's entries (a backend's STATEMENT may come after
@@ -357,12 +365,15 @@ def _stage_text_lines(
         ctx.stage(
             "postgres_logs",
             _ENTRIES_SQL,
-            {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix), "lo": lo, "hi": hi, "reach": reach},
+            {"has_ts": compiled.has_ts, "prefix_text": repr(compiled.prefix), "lo": lo, "hi": hi,
+             "reach": reach, "base": base},
             unique_ids=True,
         )
     preamble = ctx.execute(
-        "SELECT count(*), min_by(l.line, n) FROM _la_pg_links k JOIN _la_pg_lines l USING (n) "
-        "WHERE k.kind = 'foreign' AND k.entry = n"
+        "SELECT count(*), min_by(l.line, n) FROM _la_pg_links k "
+        "JOIN (SELECT " + _LINE_N + " AS n, line FROM _la_pg_lines WHERE kind = 'foreign') l USING (n) "
+        "WHERE k.kind = 'foreign' AND k.entry = n",
+        {"base": base},
     ).fetchone()
     if preamble and preamble[0]:
         # A container's entrypoint or pg_ctl writes its own lines into the same stream
