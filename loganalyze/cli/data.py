@@ -23,7 +23,6 @@ def register(app: typer.Typer) -> None:
             "loganalyze ingest ~/Downloads/supabase-logs-*.json ~/Downloads/vercel-drain.ndjson",
             "loganalyze ingest postgresql.log --log-line-prefix '%m [%p] %q%u@%d ' --db pg.duckdb",
             "loganalyze ingest exports/ --db incident.duckdb --strict",
-            "loganalyze ingest exports/ --engine clickhouse --clickhouse-url http://default:@localhost:8123/logs",
         ),
     )(ingest_command)
     app.command(
