@@ -375,3 +375,30 @@ def test_ingest_to_a_server_stages_then_moves_new_rows(monkeypatch):
         assert client.closed
     finally:
         client.chdb.close()
+
+
+# --------------------------------------------------------------------------- the library
+
+
+def test_build_report_and_check_take_an_engine_or_an_analysis(databases):
+    """`build_report(engine)`, `build_report(analysis)` (its own range, left open for the
+    caller) and `check(engine, dod)`, without the command line."""
+    from loganalyze.dod import check
+    from loganalyze.engines import EngineAnalysis, open_engine
+    from loganalyze.report import build_report
+    from loganalyze.store import connect
+
+    con = connect(databases["eventlive-incident"], read_only=True)
+    engine = open_engine("chdb", con)
+    try:
+        whole = build_report(engine)
+        with EngineAnalysis(engine, mark_unsupported=True, last="2m") as analysis:
+            narrow = build_report(analysis)
+            assert narrow.start == analysis.time_range.start != whole.start
+            assert analysis.finding("conflict_storms").found  # still usable afterwards
+        verdicts = check(engine, DOD)
+        assert {r.check.id: r.verdict.value for r in verdicts.results}["P0-1.registrations-id-errors"] == "fail"
+    finally:
+        engine.close()
+        con.close()
+    assert whole.end == narrow.end and whole.found
