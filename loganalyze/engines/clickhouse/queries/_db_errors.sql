@@ -4,13 +4,14 @@
 -- the whole SELECT: `det_normalize_message(message) AS message` would otherwise feed the
 -- normalized text to the other functions.
 pg AS (
-    SELECT ts, 'postgres_logs' AS source_table, raw_sqlstate AS sqlstate,
+    SELECT ts, materialize('postgres_logs') AS source_table, raw_sqlstate AS sqlstate,
            det_relation(raw_message, raw_statement) AS relation,
            det_column(raw_message) AS column_name,
            det_constraint(raw_message) AS constraint_name,
            det_normalize_message(raw_message) AS message,
-           CAST(NULL AS Nullable(Int32)) AS status, CAST(NULL AS Nullable(String)) AS path,
-           CAST(NULL AS Nullable(String)) AS user_id
+           materialize(CAST(NULL AS Nullable(Int32))) AS status,
+           materialize(CAST(NULL AS Nullable(String))) AS path,
+           materialize(CAST(NULL AS Nullable(String))) AS user_id
     FROM (SELECT ts, sqlstate AS raw_sqlstate, message AS raw_message,
                  statement AS raw_statement, severity
           FROM postgres_logs
@@ -19,13 +20,13 @@ pg AS (
       AND upper(coalesce(severity, 'ERROR')) IN ('ERROR', 'FATAL', 'PANIC')
 ),
 rest AS (
-    SELECT ts, 'postgrest_logs' AS source_table,
+    SELECT ts, materialize('postgrest_logs') AS source_table,
            coalesce(raw_sqlstate, det_status_sqlstate(raw_status)) AS sqlstate,
            coalesce(det_relation(raw_message, CAST(NULL AS Nullable(String))),
                     det_rest_table(raw_path)) AS relation,
            det_column(raw_message) AS column_name, det_constraint(raw_message) AS constraint_name,
            det_normalize_message(raw_message) AS message, raw_status AS status,
-           raw_path AS path, CAST(NULL AS Nullable(String)) AS user_id
+           raw_path AS path, materialize(CAST(NULL AS Nullable(String))) AS user_id
     FROM (SELECT ts, sqlstate AS raw_sqlstate, message AS raw_message, status AS raw_status,
                  path AS raw_path
           FROM postgrest_logs
@@ -50,11 +51,12 @@ primary_events AS (
     SELECT * FROM pg UNION ALL SELECT * FROM rest_only
 ),
 edge AS (
-    SELECT ts, 'edge_logs' AS source_table,
+    SELECT ts, materialize('edge_logs') AS source_table,
            coalesce(error_code, det_status_sqlstate(status)) AS sqlstate,
-           det_rest_table(path) AS relation, CAST(NULL AS Nullable(String)) AS column_name,
-           CAST(NULL AS Nullable(String)) AS constraint_name,
-           CAST(NULL AS Nullable(String)) AS message, status, path, user_id,
+           det_rest_table(path) AS relation,
+           materialize(CAST(NULL AS Nullable(String))) AS column_name,
+           materialize(CAST(NULL AS Nullable(String))) AS constraint_name,
+           materialize(CAST(NULL AS Nullable(String))) AS message, status, path, user_id,
            det_plus_ms(ts, latency_ms) + toIntervalMicrosecond({match_tolerance:Int64}) AS match_until
     FROM edge_logs
     WHERE ts >= {since:DateTime64(6, 'UTC')} AND ts < {until:DateTime64(6, 'UTC')}

@@ -1,6 +1,7 @@
 -- ClickHouse body of queries/cron_failures.sql (same header, same output). A failed run's
 -- start is the ASOF key, so it is made non-nullable (runs without a time are outside the
--- range anyway); the run's columns are renamed so the log error's keep their names.
+-- range anyway); the run's columns are renamed so the log error's keep their names. A
+-- table joined to another is read through a subquery (see polling_pressure.sql).
 WITH
 runs AS (
     SELECT assumeNotNull(ts) AS ts, jobid, command, status, return_message,
@@ -19,12 +20,13 @@ log_errors AS (
                     toInt64OrNull(regexpExtract(p.message, '^cron job (\\d+)', 1))) AS jobid,
            coalesce(j.job_command, p.statement) AS command,
            p.message AS message
-    FROM postgres_logs AS p
+    FROM (SELECT ts, message, statement
+          FROM postgres_logs
+          WHERE ts >= {since:DateTime64(6, 'UTC')} AND ts < {until:DateTime64(6, 'UTC')}
+            AND ((application_name = 'pg_cron'
+                  AND upper(coalesce(severity, 'ERROR')) IN ('ERROR', 'FATAL'))
+                 OR match(message, '^cron job \\d+ (failed|job startup timeout|.*error)'))) AS p
     LEFT JOIN jobs AS j ON j.job_command = p.statement
-    WHERE p.ts >= {since:DateTime64(6, 'UTC')} AND p.ts < {until:DateTime64(6, 'UTC')}
-      AND ((p.application_name = 'pg_cron'
-            AND upper(coalesce(p.severity, 'ERROR')) IN ('ERROR', 'FATAL'))
-           OR match(p.message, '^cron job \\d+ (failed|job startup timeout|.*error)'))
 ),
 log_only AS (
     SELECT l.ts AS ts, l.jobid AS jobid, l.command AS command, l.message AS message

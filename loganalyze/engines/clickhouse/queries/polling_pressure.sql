@@ -1,6 +1,8 @@
 -- ClickHouse body of queries/polling_pressure.sql (same header, same output). Intervals
 -- are DuckDB's epoch() of the time between a client's requests (det_seconds); the
--- percentiles are quantileExactInclusive, the interpolation of quantile_cont.
+-- percentiles are quantileExactInclusive, the interpolation of quantile_cont. A table joined
+-- to another is read through a subquery: ClickHouse resolves an aliased table's columns
+-- wrongly when the table is a Merge of remote() tables (tests/test_engines_port.py).
 WITH
 vercel_users AS (
     SELECT request_id AS user_request_id, max(det_request_user(message)) AS request_user
@@ -17,11 +19,12 @@ requests AS (
       AND ({caller:String} = 'any' OR det_caller(client_info, user_agent) = {caller:String})
     UNION ALL
     SELECT v.ts AS ts, 'vercel' AS source, v.path AS path, u.request_user AS client
-    FROM vercel_logs AS v
+    FROM (SELECT ts, request_id, path
+          FROM vercel_logs
+          WHERE ts >= {since:DateTime64(6, 'UTC')} AND ts < {until:DateTime64(6, 'UTC')}
+            AND path IS NOT NULL AND coalesce(type, '') NOT IN ('stdout', 'stderr')
+            AND upper(coalesce(method, 'GET')) = 'GET' AND match(path, {path_pattern:String})) AS v
     LEFT JOIN vercel_users AS u ON u.user_request_id = v.request_id
-    WHERE v.ts >= {since:DateTime64(6, 'UTC')} AND v.ts < {until:DateTime64(6, 'UTC')}
-      AND v.path IS NOT NULL AND coalesce(v.type, '') NOT IN ('stdout', 'stderr')
-      AND upper(coalesce(v.method, 'GET')) = 'GET' AND match(v.path, {path_pattern:String})
 ),
 spaced AS (
     SELECT *, det_bucket(ts, {window:Int64}, toUnixTimestamp64Micro({origin:DateTime64(6, 'UTC')})) AS w,
