@@ -203,11 +203,12 @@ conts AS (
 ),
 -- the sections (DETAIL, STATEMENT, ...) of each multi-line entry, one row per entry
 multi AS (
+    -- (max of a CASE, not FILTER: the same values, one expression less per aggregate)
     SELECT entry,
-        max(sub_text) FILTER (WHERE sev = 'DETAIL') AS detail,
-        max(sub_text) FILTER (WHERE sev = 'HINT') AS hint,
-        max(sub_text) FILTER (WHERE sev = 'CONTEXT') AS context,
-        max(sub_text) FILTER (WHERE sev = 'STATEMENT') AS statement
+        max(CASE WHEN sev = 'DETAIL' THEN sub_text END) AS detail,
+        max(CASE WHEN sev = 'HINT' THEN sub_text END) AS hint,
+        max(CASE WHEN sev = 'CONTEXT' THEN sub_text END) AS context,
+        max(CASE WHEN sev = 'STATEMENT' THEN sub_text END) AS statement
     FROM (
         SELECT k.entry, k.sev,
             CASE WHEN c.more IS NULL THEN l.text ELSE l.text || chr(10) || c.more END AS sub_text
