@@ -52,9 +52,7 @@ TOLERANT: dict[str, dict[str, float]] = {
         "calls_per_request_p95": PERCENTILE_TOLERANCE,
         **dict.fromkeys(PER_PARTICIPANT, SUM_ORDER_TOLERANCE),
     },
-    "load_projection": dict.fromkeys(
-        (PER_PARTICIPANT[0], *PROJECTED), SUM_ORDER_TOLERANCE
-    ),
+    "load_projection": dict.fromkeys((PER_PARTICIPANT[0], *PROJECTED), SUM_ORDER_TOLERANCE),
 }
 # Parameters beyond the defaults for the detectors this module ports, at 30-second windows.
 VARIANTS: dict[str, list[dict[str, object]]] = {
@@ -111,7 +109,9 @@ def _cases():
 
 
 @pytest.mark.parametrize(
-    ("replay", "name", "params", "window"), list(_cases()), ids=lambda v: str(v) if v else "defaults"
+    ("replay", "name", "params", "window"),
+    list(_cases()),
+    ids=lambda v: str(v) if v else "defaults",
 )
 def test_same_findings_on_duckdb_and_chdb(replay_engines, replay, name, params, window):  # noqa: F811
     duck, ch = replay_engines(replay)
@@ -191,7 +191,9 @@ IDLE_RULE_CASES = [
 
 
 @pytest.mark.parametrize(("database", "name", "params"), IDLE_RULE_CASES, ids=str)
-def test_same_findings_where_the_replays_leave_a_rule_idle(idle_rule_engines, database, name, params):
+def test_same_findings_where_the_replays_leave_a_rule_idle(
+    idle_rule_engines, database, name, params
+):
     duck, ch = idle_rule_engines[database]
     for window in ("1m", "all"):
         assert_same_findings(duck, ch, name, params, window)
