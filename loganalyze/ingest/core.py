@@ -345,6 +345,7 @@ class FileContext:
         *,
         unique_ids: bool = False,
         defer: bool = False,
+        lines_from: int | None = None,
     ) -> TableResult:
         """Insert normalized rows yielded by `select_sql` into `table` (see module doc).
 
@@ -355,7 +356,12 @@ class FileContext:
         `defer=True`: the select also yields `_defer BOOLEAN`; rows marked so belong to
         another table and are set aside, with their `_raw` text, in the temp table
         `_la_deferred (_line, _raw)` for the reader to route (one pass over a file whose
-        rows are nearly all of one table)."""
+        rows are nearly all of one table).
+
+        `lines_from=N`: the select yields `_line` NULL, and its rows are numbered N, N+1, ...
+        in the order it yields them (the order they are stored in), so that the select
+        runs on every thread: `row_number() OVER ()` holds its whole pipeline to one. The
+        caller keeps preserve_insertion_order on."""
         if table not in LOG_TABLES:
             raise ValueError(f"not a log table: {table}")
         con = self.con
@@ -372,6 +378,11 @@ class FileContext:
             )
         except (duckdb.Error, UnicodeDecodeError) as exc:
             raise self._reader_error(exc) from None
+        if lines_from is not None:
+            con.execute(
+                "UPDATE _la_stage SET _line = rowid - (SELECT min(rowid) FROM _la_stage) + $first",
+                {"first": lines_from},
+            )
         if defer:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _la_deferred AS "

@@ -6,7 +6,10 @@ strings), including partial exports where only some columns were selected.
 
 Every row is read as one JSON value (DuckDB's `read_json_objects`, so no key is lost to
 schema inference), routed to its log table by the keys it carries, and normalized with
-one `json_extract_string` call per row over all candidate paths of that table.
+one `json_extract_string` call per row over the candidate paths of that table. The file
+is read once for the table and shape of its first rows, over that shape's paths only and
+on every thread; rows of another table or shape are set aside in that pass and read
+after with the general plan, which tries every shape's path for each field.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..store import LOG_TABLES, quote_ident
@@ -146,15 +150,25 @@ TABLE_FIELDS: dict[str, tuple[Field, ...]] = {
 }
 
 
-def _metadata_paths(dotted: str) -> list[str]:
+# The four ways a metadata value reaches a row. A file is nearly always written in one of
+# them; the reader extracts that form's paths only and leaves rows of another form to the
+# general plan, which tries all four per field (see table_sql).
+SHAPES = ("array", "object", "clickhouse", "flat")
+
+# Top-level keys every row may carry whatever its shape (read as v[1..4]).
+COMMON_PATHS = ("$.id", "$.timestamp", "$.event_message", "$.identifier")
+
+
+def _metadata_forms(dotted: str) -> dict[str, str]:
     parts = dotted.split(".")
-    array_form = "$.metadata[0]" + "".join(
-        "." + _json_key(p) + ("[0]" if i < len(parts) - 1 else "") for i, p in enumerate(parts)
-    )
-    object_form = "$.metadata" + "".join("." + _json_key(p) for p in parts)
-    clickhouse = "$.log_attributes." + _json_key(dotted)
-    flat = "$." + _json_key(parts[-1])
-    return [array_form, object_form, clickhouse, flat]
+    return {
+        "array": "$.metadata[0]" + "".join(
+            "." + _json_key(p) + ("[0]" if i < len(parts) - 1 else "") for i, p in enumerate(parts)
+        ),
+        "object": "$.metadata" + "".join("." + _json_key(p) for p in parts),
+        "clickhouse": "$.log_attributes." + _json_key(dotted),
+        "flat": "$." + _json_key(parts[-1]),
+    }
 
 
 def _json_key(key: str) -> str:
@@ -167,28 +181,53 @@ class TablePlan:
     line_paths: list[str]
     exprs: dict[str, str]
     """column -> SQL over `v` (row values) and `g` (event_message line values)."""
+    form_slots: dict[str, list[int]]
+    """Shaped plans: metadata key -> slots of `v` holding candidates nested under it."""
+    absent_slots: list[int]
+    """Shaped plans: slots of flattened names that must be missing for the plan to hold."""
 
 
-def _plan(table: str) -> TablePlan:
+def _plan(table: str, shape: str | None = None) -> TablePlan:
+    """The extraction plan of a table: every candidate path of every field.
+
+    `shape=None` is the general plan: each metadata locator is tried in array form,
+    object form, ClickHouse attribute and flattened name, in that order. A shaped plan
+    keeps the one form of `shape`; the flattened name of each locator is then a path that
+    must be missing (`absent_slots`), except where it is a key every row carries (e.g.
+    `parsed.timestamp` flattens to `timestamp`), which stays a candidate in its place."""
     row_paths: list[str] = []
     line_paths: list[str] = []
+    form_slots: dict[str, list[int]] = {}
+    absent_slots: list[int] = []
 
-    def slot(paths: list[str], path: str, var: str) -> str:
+    def slot(paths: list[str], path: str) -> int:
         if path not in paths:
             paths.append(path)
-        return f"{var}[{paths.index(path) + 1}]"
+        return paths.index(path) + 1
 
     exprs: dict[str, str] = {}
     for fld in TABLE_FIELDS[table]:
         refs: list[str] = []
         for loc in fld.locators:
             if loc.startswith("m:"):
-                refs += [slot(row_paths, p, "v") for p in _metadata_paths(loc[2:])]
+                forms = _metadata_forms(loc[2:])
+                if shape is None:
+                    refs += [f"v[{slot(row_paths, forms[f])}]" for f in SHAPES]
+                    continue
+                at = slot(row_paths, forms[shape])
+                refs.append(f"v[{at}]")
+                form_slots.setdefault(loc[2:].split(".")[0], []).append(at)
+                if shape != "flat":
+                    if forms["flat"] in COMMON_PATHS:
+                        refs.append(f"v[{slot(row_paths, forms['flat'])}]")
+                    else:
+                        absent_slots.append(slot(row_paths, forms["flat"]))
             elif loc.startswith("e:"):
-                refs.append(slot(line_paths, "$." + ".".join(map(_json_key, loc[2:].split("."))), "g"))
+                refs.append(f"g[{slot(line_paths, '$.' + '.'.join(map(_json_key, loc[2:].split('.'))))}]")
             else:
-                refs.append(slot(row_paths, loc, "v"))
-        value = "coalesce(" + ", ".join("la_nullif_text(" + r + ")" for r in refs) + ")"
+                refs.append(f"v[{slot(row_paths, loc)}]")
+        nulled = ["la_nullif_text(" + r + ")" for r in refs]
+        value = nulled[0] if len(nulled) == 1 else "coalesce(" + ", ".join(nulled) + ")"
         exprs[fld.column] = {
             "text": value,
             "raw": value,
@@ -196,7 +235,7 @@ def _plan(table: str) -> TablePlan:
             "double": "la_double(" + value + ")",
             "ts": "la_ts(" + value + ")",
         }[fld.kind]
-    return TablePlan(row_paths, line_paths, exprs)
+    return TablePlan(row_paths, line_paths, exprs, form_slots, sorted(set(absent_slots)))
 
 
 # The normalized columns of each table, over the plan's extracted values `x.<field>`
@@ -302,57 +341,78 @@ PROBE_PATHS = [f"$.metadata[0].{k}" for k in _META_PROBES] + [
 ] + [f"$.{k}" for k in _FLAT_PROBES]
 
 
-def _meta(*keys: str) -> str:
-    n = len(_META_PROBES)
-    return " OR ".join(
-        f"p[{i + 1}] IS NOT NULL OR p[{i + 1 + n}] IS NOT NULL"
-        for i in (_META_PROBES.index(k) for k in keys)
+def _general_probe(path: str) -> str:
+    return f"p[{PROBE_PATHS.index(path) + 1}]"
+
+
+def route_sql(probe: Callable[[str], str] = _general_probe) -> str:
+    """The table of a row (NULL: cannot tell), given `probe(path)`: the SQL value of each
+    path of PROBE_PATHS (only ever tested for NULL, except `source` and `event_message`)."""
+
+    def meta(*keys: str) -> str:
+        return " OR ".join(
+            f"{probe('$.metadata[0].' + k)} IS NOT NULL OR {probe('$.metadata.' + k)} IS NOT NULL"
+            for k in keys
+        )
+
+    def flat(*keys: str) -> str:
+        return " OR ".join(f"{probe('$.' + k)} IS NOT NULL" for k in keys)
+
+    message = "coalesce(" + probe("$.event_message") + ", '')"
+    return (
+        "CASE"
+        " WHEN $forced IS NOT NULL THEN $forced"
+        " WHEN " + flat("log_attributes") + " AND list_contains($tables, " + probe("$.source") + ")"
+        "  THEN " + probe("$.source") +
+        " WHEN " + meta("parsed") + " OR " + flat("error_severity", "sql_state_code") +
+        "  THEN 'postgres_logs'"
+        " WHEN " + meta("execution_time_ms", "function_id", "execution_id") + " OR "
+        + flat("execution_time_ms", "function_id", "execution_id") + "  THEN 'function_edge_logs'"
+        " WHEN " + meta("msg", "component", "auth_event", "auth_audit_event", "grant_type") + " OR "
+        + flat("msg") + " OR regexp_matches(" + message + ", '^\\{.*\"(msg|component)\":')"
+        "  THEN 'auth_logs'"
+        " WHEN " + meta("request", "response") + " OR "
+        + flat("status_code", "origin_time", "search", "proxy_status")
+        + " OR regexp_matches(" + message + ", '^[A-Z]+ \\| [0-9]{3} \\| ')  THEN 'edge_logs'"
+        " WHEN " + meta("measurements", "external_id") + " OR starts_with(" + message
+        + ", 'Billing metrics:')  THEN 'realtime_logs'"
+        " WHEN " + meta("context", "instance_id", "db_name") + "  THEN 'supavisor_logs'"
+        " WHEN " + meta("host") + "  THEN 'postgrest_logs'"
+        " ELSE NULL END"
     )
 
 
-def _flat(*keys: str) -> str:
-    base = 2 * len(_META_PROBES)
-    return " OR ".join(f"p[{base + _FLAT_PROBES.index(k) + 1}] IS NOT NULL" for k in keys)
+ROUTE_SQL = route_sql()
 
-
-def _flat_value(key: str) -> str:
-    return f"p[{2 * len(_META_PROBES) + _FLAT_PROBES.index(key) + 1}]"
-
-
-ROUTE_SQL = (
-    "CASE"
-    " WHEN $forced IS NOT NULL THEN $forced"
-    " WHEN " + _flat("log_attributes") + " AND list_contains($tables, " + _flat_value("source") + ")"
-    "  THEN " + _flat_value("source") +
-    " WHEN " + _meta("parsed") + " OR " + _flat("error_severity", "sql_state_code") +
-    "  THEN 'postgres_logs'"
-    " WHEN " + _meta("execution_time_ms", "function_id", "execution_id") + " OR "
-    + _flat("execution_time_ms", "function_id", "execution_id") + "  THEN 'function_edge_logs'"
-    " WHEN " + _meta("msg", "component", "auth_event", "auth_audit_event", "grant_type") + " OR "
-    + _flat("msg") + " OR regexp_matches(coalesce(" + _flat_value("event_message")
-    + ", ''), '^\\{.*\"(msg|component)\":')  THEN 'auth_logs'"
-    " WHEN " + _meta("request", "response") + " OR "
-    + _flat("status_code", "origin_time", "search", "proxy_status")
-    + " OR regexp_matches(coalesce(" + _flat_value("event_message")
-    + ", ''), '^[A-Z]+ \\| [0-9]{3} \\| ')  THEN 'edge_logs'"
-    " WHEN " + _meta("measurements", "external_id") + " OR starts_with(coalesce("
-    + _flat_value("event_message") + ", ''), 'Billing metrics:')  THEN 'realtime_logs'"
-    " WHEN " + _meta("context", "instance_id", "db_name") + "  THEN 'supavisor_logs'"
-    " WHEN " + _meta("host") + "  THEN 'postgrest_logs'"
-    " ELSE NULL END"
+# The shape of a sampled row, from its probes and `j` (chooses the file's plan only; each
+# row is checked against the plan's shape as it is read).
+SHAPE_SQL = (
+    "CASE WHEN " + _general_probe("$.log_attributes") + " IS NOT NULL THEN 'clickhouse'"
+    " WHEN json_type(j, '$.metadata') = 'ARRAY' THEN 'array'"
+    " WHEN json_type(j, '$.metadata') = 'OBJECT' THEN 'object' ELSE 'flat' END"
 )
 
 
-def table_sql(table: str, rows_sql: str | None = None) -> tuple[str, dict[str, object]]:
+def table_sql(
+    table: str, rows_sql: str | None = None, shape: str | None = None
+) -> tuple[str, dict[str, object]]:
     """SELECT yielding the staged rows of one table (see core.stage).
 
-    Without `rows_sql` the rows are those routed to `table` in `_la_raw`. With it (a
-    reader yielding `_line, j`), every row of the file is read in this one pass: the
-    routing probes ride along in the same extraction, and rows of other tables come out
-    marked `_defer` for the caller to route (stage(..., defer=True))."""
-    plan = _plan(table)
-    row_paths = ["$.id", "$.timestamp", "$.event_message", "$.identifier", *plan.row_paths]
-    shift = 4  # the four common values come first in `v`
+    Without `rows_sql` the rows are those routed to `table` in `_la_raw`, read with the
+    general plan. With it (a reader yielding `_line, j`), every row of the file is read in
+    this one pass: the routing probes ride along in the same extraction, and rows the pass
+    does not take come out marked `_defer` for the caller to route (stage(..., defer=True)).
+
+    `shape` (one of SHAPES) narrows the one pass to that shape's paths: a row is taken
+    only when the narrowed plan provably reads it as the general plan would — its
+    metadata has that form (a value under it is present), no flattened name of a field
+    is present, and it routes to `table` — and is deferred otherwise. Probes of keys that
+    hold the table's own fields (`request`, `parsed`, the ClickHouse `log_attributes`) are
+    not extracted as whole JSON texts but witnessed by a present value beneath them, and
+    a row lacking such a value is deferred too."""
+    plan = _plan(table, shape if rows_sql is not None else None)
+    row_paths = [*COMMON_PATHS, *plan.row_paths]
+    shift = len(COMMON_PATHS)  # the common values come first in `v`
 
     def shifted(expr: str) -> str:
         return re.sub(r"\bv\[(\d+)\]", lambda m: f"v[{int(m.group(1)) + shift}]", expr)
@@ -376,19 +436,17 @@ def table_sql(table: str, rows_sql: str | None = None) -> tuple[str, dict[str, o
             "SELECT _line, j, json_extract_string(j, $row_paths) AS v, " + line_values
             + " AS g, $table AS _target FROM _la_raw WHERE _target = $table"
         )
+        defer = ""
     else:
-        probes_at = len(row_paths) + 1
-        row_paths += PROBE_PATHS
         source = (
-            "SELECT *, " + ROUTE_SQL + " AS _target FROM ("
-            "SELECT _line, j, v, g, list_slice(v, " + str(probes_at) + ", "
-            + str(probes_at + len(PROBE_PATHS) - 1) + ") AS p FROM ("
+            "SELECT *, " + _taken_sql(plan, shape, row_paths) + " AS _taken FROM ("
             "SELECT _line, j, json_extract_string(j, $row_paths) AS v, " + line_values
-            + " AS g FROM (" + rows_sql + ") WHERE j IS NOT NULL))"
+            + " AS g FROM (" + rows_sql + "))"
         )
+        defer = ", NOT x._taken AS _defer"
         params["tables"] = list(HOSTED_TABLES)
     inner = (
-        "SELECT _line, j, v, g, _target" + extra + ",\n"
+        "SELECT _line, j, v, g" + ("" if rows_sql is None else ", _taken") + extra + ",\n"
         "        coalesce(la_nullif_text(v[1]), 'h:' || md5(CAST(j AS VARCHAR))) AS id,\n"
         "        " + ts_expr + " AS ts,\n"
         "        la_nullif_text(v[3]) AS event_message,\n"
@@ -397,7 +455,6 @@ def table_sql(table: str, rows_sql: str | None = None) -> tuple[str, dict[str, o
         "    FROM (" + source + ")"
     )
     final = _FINAL_SELECT[table]
-    defer = "" if rows_sql is None else ", x._target IS DISTINCT FROM $table AS _defer"
     sql = (
         "SELECT x._line, CAST(x.j AS VARCHAR) AS _raw, x.id, x.ts" + defer + ",\n"
         + final + "\nFROM (" + inner + ") x"
@@ -406,6 +463,57 @@ def table_sql(table: str, rows_sql: str | None = None) -> tuple[str, dict[str, o
     if plan.line_paths:
         params["line_paths"] = plan.line_paths
     return sql, params
+
+
+def _taken_sql(plan: TablePlan, shape: str | None, row_paths: list[str]) -> str:
+    """Whether the one pass takes a row (see table_sql); appends the paths it needs to
+    `row_paths` (whose slots are already shifted past the common values)."""
+
+    def slot(path: str) -> int:
+        if path not in row_paths:
+            row_paths.append(path)
+        return row_paths.index(path) + 1
+
+    shift = len(COMMON_PATHS)
+
+    def present(slots: list[int]) -> str:
+        return "(" + " OR ".join(f"v[{i + shift}] IS NOT NULL" for i in slots) + ")"
+
+    witnessed: dict[str, str] = {}
+    if shape in ("array", "object"):
+        prefix = "$.metadata[0]." if shape == "array" else "$.metadata."
+        for key, slots in plan.form_slots.items():
+            probe = prefix + key
+            if probe in PROBE_PATHS and probe not in row_paths:
+                witnessed[probe] = present(slots)
+    elif shape == "clickhouse" and plan.form_slots:
+        witnessed["$.log_attributes"] = present([i for s in plan.form_slots.values() for i in s])
+
+    # Metadata probes of another form are missing from every row the pass takes (its
+    # metadata has this form, or none at all): they need no extraction.
+    other_forms = {
+        "array": ("$.metadata.",), "object": ("$.metadata[0].",),
+        "clickhouse": ("$.metadata.", "$.metadata[0]."), "flat": ("$.metadata.", "$.metadata[0]."),
+    }.get(shape or "", ())
+
+    def probe(path: str) -> str:
+        if path in witnessed:
+            return "(CASE WHEN " + witnessed[path] + " THEN true END)"
+        if path.startswith(other_forms) and path not in row_paths:
+            return "NULL"
+        return f"v[{slot(path)}]"
+
+    conditions = ["j IS NOT NULL", "(" + route_sql(probe) + ") = $table", *witnessed.values()]
+    if shape in ("array", "object"):
+        conditions.append(present([i for s in plan.form_slots.values() for i in s]))
+        conditions.append(probe("$.log_attributes") + " IS NULL")
+    elif shape == "clickhouse":
+        conditions.append(f"v[{slot('$.metadata')}] IS NULL")
+    elif shape == "flat":
+        conditions.append(f"v[{slot('$.metadata')}] IS NULL")
+        conditions.append(probe("$.log_attributes") + " IS NULL")
+    conditions += [f"v[{i + shift}] IS NULL" for i in plan.absent_slots]
+    return "coalesce(" + " AND ".join(conditions) + ", false)"
 
 
 def _route_params(forced: str | None) -> dict[str, object]:
@@ -427,27 +535,49 @@ def _forced(ctx: FileContext) -> str | None:
     return ctx.options.source if ctx.options.source in HOSTED_TABLES else None
 
 
-def _primary_target(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> str | None:
-    """The table most of the file's first rows belong to."""
+def _primary_plan(
+    ctx: FileContext, reader_sql: str, params: dict[str, object]
+) -> tuple[str, str] | None:
+    """The table most of the file's first rows belong to, and the shape most of those
+    rows have."""
     row = ctx.execute(
-        "SELECT _target FROM (SELECT " + ROUTE_SQL + " AS _target FROM ("
-        "  SELECT json_extract_string(j, $probes) AS p FROM (" + reader_sql + ") "
+        "SELECT _target, _shape FROM (SELECT " + ROUTE_SQL + " AS _target, " + SHAPE_SQL
+        + " AS _shape FROM ("
+        "  SELECT j, json_extract_string(j, $probes) AS p FROM (" + reader_sql + ") "
         "  WHERE j IS NOT NULL LIMIT 2000)) "
-        "WHERE _target IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
-        {**_route_params(None), **params},
+        "WHERE _target IS NOT NULL GROUP BY 1, 2 "
+        "ORDER BY sum(count(*)) OVER (PARTITION BY _target) DESC, count(*) DESC, 1, 2 LIMIT 1",
+        {**_route_params(_forced(ctx)), **params},
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
-def _load(ctx: FileContext, reader_sql: str, params: dict[str, object]) -> None:
-    """Read the file once for the table most rows belong to; route the rest after."""
-    primary = _forced(ctx) or _primary_target(ctx, reader_sql, params)
+def _load(ctx: FileContext, objects_sql: str, params: dict[str, object], first_line: int = 1) -> None:
+    """Read the file once for the table and shape most rows have; route the rest after.
+
+    `objects_sql` yields the file's rows as `j` in file order; the first is line
+    `first_line` (a CSV's header is line 1)."""
+    numbered = "SELECT row_number() OVER () + $line_offset AS _line, j FROM (" + objects_sql + ")"
+    numbered_params = {**params, "line_offset": first_line - 1}
+    primary = _primary_plan(ctx, numbered, numbered_params)
     if primary is None:
-        _materialize(ctx, reader_sql, params)
+        _materialize(ctx, numbered, numbered_params)
         _load_rows(ctx)
     else:
-        sql, table_params = table_sql(primary, reader_sql)
-        ctx.stage(primary, sql, {**params, **table_params, "forced": _forced(ctx)}, defer=True)
+        table, shape = primary
+        # The one pass runs without a window, on every thread; the stage numbers its rows
+        # by the order they are stored in, which insertion order keeps.
+        in_file_order = "SELECT NULL::BIGINT AS _line, j FROM (" + objects_sql + ")"
+        sql, table_params = table_sql(table, in_file_order, shape)
+        (in_order,) = ctx.execute("SELECT current_setting('preserve_insertion_order')").fetchone()  # type: ignore[misc]
+        if not in_order:
+            ctx.execute("SET preserve_insertion_order = true")
+        try:
+            ctx.stage(table, sql, {**params, **table_params, "forced": _forced(ctx)}, defer=True,
+                      lines_from=first_line)
+        finally:
+            if not in_order:
+                ctx.execute("SET preserve_insertion_order = false")
         (others,) = ctx.execute("SELECT count(*) FROM _la_deferred").fetchone()  # type: ignore[misc]
         if others:
             _materialize(ctx, "SELECT _line, CAST(_raw AS JSON) AS j FROM _la_deferred", {})
@@ -481,7 +611,7 @@ def _load_rows(ctx: FileContext) -> None:
 def _load_json_array(ctx: FileContext) -> None:
     _load(
         ctx,
-        "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
+        "SELECT json AS j FROM read_json_objects("
         "$path, format = 'array', maximum_object_size = $max_size)",
         {"path": ctx.sql_path, "max_size": MAX_ROW_BYTES},
     )
@@ -490,7 +620,7 @@ def _load_json_array(ctx: FileContext) -> None:
 def _load_ndjson(ctx: FileContext) -> None:
     _load(
         ctx,
-        "SELECT row_number() OVER () AS _line, json AS j FROM read_json_objects("
+        "SELECT json AS j FROM read_json_objects("
         "$path, format = 'newline_delimited', maximum_object_size = $max_size)",
         {"path": ctx.sql_path, "max_size": MAX_ROW_BYTES},
     )
@@ -516,8 +646,7 @@ def _load_api_envelope(ctx: FileContext) -> None:
         )
     _load(
         ctx,
-        "SELECT row_number() OVER () AS _line, j FROM (SELECT unnest(json_extract(env, "
-        "'$.result[*]')) AS j FROM (" + envelope + "))",
+        "SELECT unnest(json_extract(env, '$.result[*]')) AS j FROM (" + envelope + ")",
         params,
     )
 
@@ -540,10 +669,11 @@ def _load_csv(ctx: FileContext) -> None:
     )
     _load(
         ctx,
-        "SELECT row_number() OVER () + 1 AS _line, json_object(" + pairs + ") AS j "
+        "SELECT json_object(" + pairs + ") AS j "
         "FROM read_csv($path, header = true, all_varchar = true, delim = ',', quote = '\"', "
         "escape = '\"', strict_mode = true)",
         {"path": ctx.sql_path},
+        first_line=2,
     )
 
 
