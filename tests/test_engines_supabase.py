@@ -102,7 +102,7 @@ VARIANTS = [
     ("status_storms", {"min_count": 1, "multiple": 0.0, "episodes": False}),
     ("conflict_storms", {"min_count": 1, "multiple": 0.0}),
     ("auth_user_latency", {}), ("auth_user_latency", {"per_user": True, "prefer": "auth"}),
-    ("refresh_token_races", {}), ("db_errors", {"match_tolerance": "5s"}),
+    ("refresh_token_races", {}), ("db_errors", {"match_tolerance": "5s"}), ("rpc_latency", {}),
 ]
 
 
@@ -116,7 +116,8 @@ def test_pushed_detector_equals_pull_then_analyse(api, pulled, name, params):
 
 def test_the_replay_exercises_the_pushed_detectors(api, pulled):
     """Equality is worth something only if the detectors find something here."""
-    for name in ("db_errors", "schema_errors", "conflict_storms", "status_storms", "auth_user_latency"):
+    for name in ("db_errors", "schema_errors", "conflict_storms", "status_storms", "auth_user_latency",
+                 "rpc_latency"):
         assert expected_finding(pulled, name, SINCE, UNTIL).frame.height > 0, name
 
 
@@ -126,6 +127,7 @@ def test_the_replay_exercises_the_pushed_detectors(api, pulled):
         ("db_errors", "1m", {}),
         ("schema_errors", "1h", {}),
         ("auth_user_latency", "1m", {}),
+        ("rpc_latency", "10m", {}),
         ("status_storms", "1m", {"min_count": 1, "multiple": 0.0}),
         ("db_errors", "all", {}),
         ("refresh_token_races", "all", {}),

@@ -56,6 +56,7 @@ PUSHED = (
     "status_storms",
     "auth_user_latency",
     "refresh_token_races",
+    "rpc_latency",
 )
 """Detectors that run on Supabase's side (a body in supabase_queries/)."""
 
