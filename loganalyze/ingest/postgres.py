@@ -33,6 +33,7 @@ from .postgres_prefix import (
     SECTION_TAGS,
     SEVERITIES,
     SEVERITY_MARK_RE,
+    CompiledPrefix,
     PrefixChoice,
     PrefixError,
     choose_prefix,
@@ -92,24 +93,33 @@ SELECT line, ext_ts,
          ELSE 'start' END AS kind,
     struct_extract(p, $g_sev) AS sev,
     CASE WHEN p IS NOT NULL THEN length(p.g1) END AS cut,
-    CASE WHEN $has_pid THEN try_cast(struct_extract(p, $g_pid) AS BIGINT) END AS pid,
-    struct_extract(p, $g_ts) AS f_ts,
-    struct_extract(p, $g_sqlstate) AS f_sqlstate,
-    struct_extract(p, $g_user_name) AS f_user,
-    struct_extract(p, $g_database) AS f_db,
-    struct_extract(p, $g_application_name) AS f_app,
-    struct_extract(p, $g_backend_type) AS f_backend,
-    struct_extract(p, $g_session_id) AS f_session,
-    struct_extract(p, $g_command_tag) AS f_command,
-    struct_extract(p, $g_connection_from) AS f_client,
-    struct_extract(p, $g_remote_host) AS f_host,
-    struct_extract(p, $g_query_id) AS f_query_id,
-    struct_extract(p, $g_free_text) AS f_free
+    __FIELDS__
 FROM (
     SELECT line, ext_ts, CASE WHEN p0.g1 <> '' THEN p0 END AS p
     FROM (SELECT line, ext_ts, regexp_extract(line, $re, $names) AS p0 FROM (__LINES__))
 )
 """
+
+# Prefix parts → columns of _la_pg_lines. A part the prefix lacks is NULL on every line
+# (never extracted: '' and NULL read alike downstream, and the column costs nothing).
+_PARSE_FIELDS = (
+    ("ts", "f_ts"), ("sqlstate", "f_sqlstate"), ("user_name", "f_user"), ("database", "f_db"),
+    ("application_name", "f_app"), ("backend_type", "f_backend"), ("session_id", "f_session"),
+    ("command_tag", "f_command"), ("connection_from", "f_client"), ("remote_host", "f_host"),
+    ("query_id", "f_query_id"), ("free_text", "f_free"),
+)
+
+
+def _parse_sql(compiled: CompiledPrefix, lines_sql: str) -> str:
+    fields = [
+        "try_cast(struct_extract(p, $g_pid) AS BIGINT) AS pid" if compiled.has_pid else "NULL::BIGINT AS pid",
+        *(
+            ("struct_extract(p, $g_" + field + ") AS " if field in compiled.groups else "NULL::VARCHAR AS ") + column
+            for field, column in _PARSE_FIELDS
+        ),
+    ]
+    return _PARSE_SQL.replace("__FIELDS__", ",\n    ".join(fields)).replace("__LINES__", lines_sql)
+
 
 # A line's number: its row's distance from the first row of _la_pg_lines ($base is the
 # first row's rowid minus one). Ranges of lines are filtered on rowid itself, which
@@ -337,11 +347,11 @@ def _stage_text_lines(
         ctx.execute("SET preserve_insertion_order = true")
     try:
         ctx.execute(
-            _PARSE_SQL.replace("__LINES__", lines_sql),
+            _parse_sql(compiled, lines_sql),
             {
                 **lines_params,
-                **{k: v for k, v in params.items() if k.startswith("g_")},
-                "has_pid": compiled.has_pid,
+                **{k: v for k, v in params.items()
+                   if k == "g_sev" or k[2:] in compiled.groups and k[2:] != "severity"},
                 "re": compiled.regex,
                 "names": params["names"],
                 "mark": SEVERITY_MARK_RE,
