@@ -150,13 +150,21 @@ CRON_LOG_ERRORS = [
     ("cron-late", "2026-03-12 10:08:12+00", "pg_cron", "FATAL",
      "terminating connection due to administrator command", JOB3),
 ]  # fmt: skip
+# Calls to PostgREST's root (no table in the path) by one user: a 404, a follow-up, the
+# same 404 again — a chain whose table is NULL.
+USER = "6f1d2a4e-0b7c-4d59-9a51-3c8e2f7b9d10"
+ROOT_CALLS = [
+    ("root-1", "2026-03-12 10:03:00+00", "GET", "/rest/v1/", "?select=x", 404, USER),
+    ("root-2", "2026-03-12 10:03:01+00", "GET", "/rest/v1/", None, 200, USER),
+    ("root-3", "2026-03-12 10:03:02.5+00", "GET", "/rest/v1/", "?select=x", 404, USER),
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def idle_rule_engines(tmp_path_factory):
     """name → (DuckDB, chDB): the incident without its Vercel logs (routes become per-user
-    bursts); the incident with pg_cron errors in the Postgres log and a file that held no
-    rows."""
+    bursts); the incident with pg_cron errors in the Postgres log, calls of no table and a
+    file that held no rows."""
     incident = SAMPLES / REPLAYS[0]
     made = {}
     con = connect()
@@ -172,7 +180,12 @@ def idle_rule_engines(tmp_path_factory):
         "VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?)",
         CRON_LOG_ERRORS,
     )
-    made["cron-log-errors"] = (DuckDBEngine(con), open_engine("chdb", con))
+    con.executemany(
+        "INSERT INTO edge_logs (id, ts, method, path, query, status, user_id, client_info) "
+        "VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, 'supabase-js-web/2.49.1')",
+        ROOT_CALLS,
+    )
+    made["added-rows"] = (DuckDBEngine(con), open_engine("chdb", con))
     yield made
     for duck, ch in made.values():
         ch.close()
@@ -184,9 +197,10 @@ IDLE_RULE_CASES = [
     ("no-vercel", "hot_path_cost", {"burst_gap": "10s"}),
     ("no-vercel", "load_projection", {}),
     ("no-vercel", "polling_pressure", {}),
-    ("cron-log-errors", "cron_failures", {}),
-    ("cron-log-errors", "cron_failures", {"match_tolerance": "5s"}),
-    ("cron-log-errors", "ingest_coverage", {}),
+    ("added-rows", "cron_failures", {}),
+    ("added-rows", "cron_failures", {"match_tolerance": "5s"}),
+    ("added-rows", "ingest_coverage", {}),
+    ("added-rows", "error_amplification", {}),
 ]
 
 
@@ -204,13 +218,15 @@ def test_the_idle_rules_are_reached(idle_rule_engines):
     duck, _ = idle_rule_engines["no-vercel"]
     with EngineAnalysis(duck) as a:
         assert "burst" in a.finding("hot_path_cost").frame["attribution"].to_list()
-    duck, _ = idle_rule_engines["cron-log-errors"]
+    duck, _ = idle_rule_engines["added-rows"]
     with EngineAnalysis(duck) as a:
         cron = a.finding("cron_failures").frame
         # between runs, the scheduler line and the late one; the startup timeout lies in
         # job 4's failed run and the first error in job 3's
         assert cron["log_errors"].sum() == 3
         assert 9 in cron["jobid"].to_list()
+        chains = a.finding("error_amplification").frame.filter(pl.col("table_name").is_null())
+        assert sorted(chains["kind"].to_list()) == ["4xx_retried", "4xx_then_calls"]
         coverage = a.finding("ingest_coverage").frame
         assert "(no rows)" in coverage["table_name"].to_list()
 

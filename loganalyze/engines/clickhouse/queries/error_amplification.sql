@@ -1,11 +1,13 @@
 -- ClickHouse body of queries/error_amplification.sql (same header, same output). The
 -- caller, chain and request keys are the text they hash in DuckDB's body (tuples here);
--- the follow-up frame is a RANGE over the call's time in microseconds.
+-- the follow-up frame is a RANGE over the call's time in microseconds. The chain key holds
+-- no NULL (a table is never ''), so `IN` matches a call of no table to its own chain as
+-- DuckDB's hash does; an IN over NULL matches nothing here.
 WITH
 calls AS (
     SELECT ts, coalesce(user_id, session_id, ip, '?') AS caller,
            det_rest_table(path) AS table_name,
-           (caller, table_name) AS chain_key,
+           (caller, coalesce(table_name, '')) AS chain_key,
            (caller, method, path, query) AS request_key,
            status, toInt64(det_is_write(method, path)) AS is_write
     FROM edge_logs
