@@ -345,41 +345,51 @@ def _general_probe(path: str) -> str:
     return f"p[{PROBE_PATHS.index(path) + 1}]"
 
 
+# After ClickHouse rows (whose `source` names the table), first match wins: the table, the
+# metadata keys and flattened names that send a row there, and a test of event_message
+# (`{}` stands for it).
+_ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str | None], ...] = (
+    ("postgres_logs", ("parsed",), ("error_severity", "sql_state_code"), None),
+    ("function_edge_logs", ("execution_time_ms", "function_id", "execution_id"),
+     ("execution_time_ms", "function_id", "execution_id"), None),
+    ("auth_logs", ("msg", "component", "auth_event", "auth_audit_event", "grant_type"), ("msg",),
+     "regexp_matches({}, '^\\{.*\"(msg|component)\":')"),
+    ("edge_logs", ("request", "response"), ("status_code", "origin_time", "search", "proxy_status"),
+     "regexp_matches({}, '^[A-Z]+ \\| [0-9]{3} \\| ')"),
+    ("realtime_logs", ("measurements", "external_id"), (), "starts_with({}, 'Billing metrics:')"),
+    ("supavisor_logs", ("context", "instance_id", "db_name"), (), None),
+    ("postgrest_logs", ("host",), (), None),
+)
+
+
+def _keys_routed_before(table: str) -> set[str]:
+    """Metadata keys whose presence sends a row to a table tested before `table`."""
+    keys: set[str] = set()
+    for routed, meta_keys, _flat_keys, _test in _ROUTES:
+        if routed == table:
+            break
+        keys.update(meta_keys)
+    return keys
+
+
 def route_sql(probe: Callable[[str], str] = _general_probe) -> str:
     """The table of a row (NULL: cannot tell), given `probe(path)`: the SQL value of each
     path of PROBE_PATHS (only ever tested for NULL, except `source` and `event_message`)."""
-
-    def meta(*keys: str) -> str:
-        return " OR ".join(
-            f"{probe('$.metadata[0].' + k)} IS NOT NULL OR {probe('$.metadata.' + k)} IS NOT NULL"
-            for k in keys
-        )
-
-    def flat(*keys: str) -> str:
-        return " OR ".join(f"{probe('$.' + k)} IS NOT NULL" for k in keys)
-
     message = "coalesce(" + probe("$.event_message") + ", '')"
-    return (
-        "CASE"
-        " WHEN $forced IS NOT NULL THEN $forced"
-        " WHEN " + flat("log_attributes") + " AND list_contains($tables, " + probe("$.source") + ")"
-        "  THEN " + probe("$.source") +
-        " WHEN " + meta("parsed") + " OR " + flat("error_severity", "sql_state_code") +
-        "  THEN 'postgres_logs'"
-        " WHEN " + meta("execution_time_ms", "function_id", "execution_id") + " OR "
-        + flat("execution_time_ms", "function_id", "execution_id") + "  THEN 'function_edge_logs'"
-        " WHEN " + meta("msg", "component", "auth_event", "auth_audit_event", "grant_type") + " OR "
-        + flat("msg") + " OR regexp_matches(" + message + ", '^\\{.*\"(msg|component)\":')"
-        "  THEN 'auth_logs'"
-        " WHEN " + meta("request", "response") + " OR "
-        + flat("status_code", "origin_time", "search", "proxy_status")
-        + " OR regexp_matches(" + message + ", '^[A-Z]+ \\| [0-9]{3} \\| ')  THEN 'edge_logs'"
-        " WHEN " + meta("measurements", "external_id") + " OR starts_with(" + message
-        + ", 'Billing metrics:')  THEN 'realtime_logs'"
-        " WHEN " + meta("context", "instance_id", "db_name") + "  THEN 'supavisor_logs'"
-        " WHEN " + meta("host") + "  THEN 'postgrest_logs'"
-        " ELSE NULL END"
+    sql = (
+        "CASE WHEN $forced IS NOT NULL THEN $forced"
+        " WHEN " + probe("$.log_attributes") + " IS NOT NULL AND list_contains($tables, "
+        + probe("$.source") + ")  THEN " + probe("$.source")
     )
+    for table, meta_keys, flat_keys, test in _ROUTES:
+        tests = [
+            f"{probe('$.metadata[0].' + k)} IS NOT NULL OR {probe('$.metadata.' + k)} IS NOT NULL"
+            for k in meta_keys
+        ] + [f"{probe('$.' + k)} IS NOT NULL" for k in flat_keys]
+        if test:
+            tests.append(test.replace("{}", message))
+        sql += " WHEN " + " OR ".join(tests) + "  THEN '" + table + "'"
+    return sql + " ELSE NULL END"
 
 
 ROUTE_SQL = route_sql()
@@ -439,7 +449,7 @@ def table_sql(
         defer = ""
     else:
         source = (
-            "SELECT *, " + _taken_sql(plan, shape, row_paths) + " AS _taken FROM ("
+            "SELECT *, " + _taken_sql(table, plan, shape, row_paths) + " AS _taken FROM ("
             "SELECT _line, j, json_extract_string(j, $row_paths) AS v, " + line_values
             + " AS g FROM (" + rows_sql + "))"
         )
@@ -465,7 +475,7 @@ def table_sql(
     return sql, params
 
 
-def _taken_sql(plan: TablePlan, shape: str | None, row_paths: list[str]) -> str:
+def _taken_sql(table: str, plan: TablePlan, shape: str | None, row_paths: list[str]) -> str:
     """Whether the one pass takes a row (see table_sql); appends the paths it needs to
     `row_paths` (whose slots are already shifted past the common values)."""
 
@@ -479,15 +489,24 @@ def _taken_sql(plan: TablePlan, shape: str | None, row_paths: list[str]) -> str:
     def present(slots: list[int]) -> str:
         return "(" + " OR ".join(f"v[{i + shift}] IS NOT NULL" for i in slots) + ")"
 
+    # A witnessed probe reads as present only when a value beneath it is. Where it can
+    # only help a row to `table` (its key is tested with the table's own, or after),
+    # missing it at worst defers the row; where it would send the row elsewhere (a key
+    # of a table tested before, the ClickHouse `log_attributes`), the witness must hold.
     witnessed: dict[str, str] = {}
+    required: list[str] = []
     if shape in ("array", "object"):
         prefix = "$.metadata[0]." if shape == "array" else "$.metadata."
+        before = _keys_routed_before(table)
         for key, slots in plan.form_slots.items():
             probe = prefix + key
             if probe in PROBE_PATHS and probe not in row_paths:
                 witnessed[probe] = present(slots)
+                if key in before:
+                    required.append(witnessed[probe])
     elif shape == "clickhouse" and plan.form_slots:
         witnessed["$.log_attributes"] = present([i for s in plan.form_slots.values() for i in s])
+        required.append(witnessed["$.log_attributes"])
 
     # Metadata probes of another form are missing from every row the pass takes (its
     # metadata has this form, or none at all): they need no extraction.
@@ -503,7 +522,7 @@ def _taken_sql(plan: TablePlan, shape: str | None, row_paths: list[str]) -> str:
             return "NULL"
         return f"v[{slot(path)}]"
 
-    conditions = ["j IS NOT NULL", "(" + route_sql(probe) + ") = $table", *witnessed.values()]
+    conditions = ["j IS NOT NULL", "(" + route_sql(probe) + ") = $table", *required]
     if shape in ("array", "object"):
         conditions.append(present([i for s in plan.form_slots.values() for i in s]))
         conditions.append(probe("$.log_attributes") + " IS NULL")
