@@ -43,6 +43,7 @@ from ..errors import DetectorError, UsageError
 from ..pull.client import LogsClient, PullError, TimeBudgetSpent, check_project_ref, read_token
 from ..pull.retry import Deadline, RetryPolicy, Throttle
 from ..pull.slicing import MAX_SLICE
+from ..store import LOG_TABLES
 from .clickhouse import _body_texts as _clickhouse_texts
 from .clickhouse import _Cursor, macro_statements
 
@@ -499,6 +500,12 @@ class SupabaseEngine:
         key = (sql, tuple(sorted((k, repr(v)) for k, v in params.items())))
         if key in self._facts:
             return _Cursor([self._facts[key]])
+        rows_of = _TABLE_ROWS.match(sql.strip())
+        if rows_of and set(params) == {"since", "until"}:
+            since, until = params["since"], params["until"]
+            assert isinstance(since, datetime) and isinstance(until, datetime)
+            self._facts[key] = (self._table_rows(since, until).get(rows_of.group(1), 0),)
+            return _Cursor([self._facts[key]])
         items = _select_items(sql)
         kinds = []
         for item in items:
@@ -526,10 +533,33 @@ class SupabaseEngine:
         self._facts[key] = tuple(merged)
         return _Cursor([tuple(merged)])
 
+    def _table_rows(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Rows of every log table in [since, until): the analysis asks table by table
+        (inputs, the empty-range check, traffic after a stop); one request per slice
+        answers them all."""
+        since, until = max(since, self.since), min(until, self.until)
+        key = ("table rows", since, until)
+        if key not in self._facts:
+            counts: dict[str, int] = {}
+            if since < until:
+                text = "WITH " + _tables_text() + " SELECT t, n FROM (" + " UNION ALL ".join(
+                    "SELECT '" + table + "' AS t, count() AS n FROM " + table
+                    for table in LOG_TABLES if table not in _ABSENT
+                ) + ")"
+                pieces, _ = plan(since, until, timedelta(days=1), since, timedelta())
+                for piece in pieces:
+                    values = {"since": piece.since, "until": piece.until}
+                    for row in self.query(render(text, values), piece.since, piece.until):
+                        counts[row["t"]] = counts.get(row["t"], 0) + int(row["n"])
+            self._facts[key] = tuple(sorted(counts.items()))
+        return dict(self._facts[key])  # type: ignore[arg-type]
+
     def close(self) -> None:
         self.client.close()
 
 
+_TABLE_ROWS = re.compile(r'^SELECT count\(\*\) FROM "?(\w+)"? WHERE ts >= \$since AND ts < \$until$')
+"""analysis.table_rows: answered from `_table_rows`."""
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _FACT_TABLE = re.compile(r'FROM\s+"?(\w+)"?')
 _ABSENT = ("vercel_logs", "cron_runs")
