@@ -31,7 +31,12 @@ from loganalyze.engines.clickhouse.ddl import table_columns  # noqa: E402
 from loganalyze.ingest import ingest  # noqa: E402
 from loganalyze.store import connect  # noqa: E402
 
-from .test_engines import REPLAYS, SAMPLES, replay_engines  # noqa: E402, F401 - a fixture
+from .test_engines import (  # noqa: E402
+    REPLAYS,
+    SAMPLES,
+    _split_into_two_shards,
+    replay_engines,  # noqa: E402, F401 - a fixture
+)
 from .test_engines import _cases as _cases_of_test_engines  # noqa: E402
 
 ALL = tuple(spec.name for spec in list_detectors())
@@ -236,18 +241,14 @@ def test_the_idle_rules_are_reached(idle_rule_engines):
 
 def _read_through_remote_shards(ch) -> None:
     """Every normalized table becomes a Merge table over two `remote()` tables, each reading
-    one shard's rows (split by a hash of the row id). chDB runs no server, but a remote()
-    of this host's address runs as a local replica: each shard's part of a query goes
-    through remote() execution (its aggregation states merged on the initiator) without a
-    network. A `Distributed` table needs a configured cluster, which chDB has not."""
-    for table, columns in table_columns():
-        key = "id" if any(c == "id" for c, _, _ in columns) else "file"
+    one shard's rows (split by a hash of the row id, as tests/test_engines.py splits them).
+    chDB runs no server, but a remote() of this host's address runs as a local replica:
+    each shard's part of a query goes through remote() execution (its aggregation states
+    merged on the initiator) without a network. A `Distributed` table needs a configured
+    cluster, which chDB has not."""
+    _split_into_two_shards(ch)  # <table>_shard0, <table>_shard1 and a Merge table over them
+    for table, _ in table_columns():
         for shard in (0, 1):
-            ch.backend.command(f"CREATE TABLE `{table}_shard{shard}` AS `{table}`")
-            ch.backend.command(
-                f"INSERT INTO `{table}_shard{shard}` SELECT * FROM `{table}` "
-                f"WHERE cityHash64(`{key}`) % 2 = {shard}"
-            )
             ch.backend.command(
                 f"CREATE TABLE `{table}_remote{shard}` AS "
                 f"remote('127.0.0.1', currentDatabase(), '{table}_shard{shard}')"
