@@ -754,6 +754,31 @@ class _ProgressPoller:
         self.thread.join()
 
 
+class _DigestAlongside:
+    """sha256_of(path), taken on a thread of its own while the file is read (hashlib
+    releases the GIL): the digest is only stored with the results, so a pass over the
+    file just for it need not come first."""
+
+    def __init__(self, path: Path) -> None:
+        self._digest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._take, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _take(self, path: Path) -> None:
+        try:
+            self._digest = sha256_of(path)
+        except BaseException as exc:  # re-raised in the reading thread by value()
+            self._error = exc
+
+    def value(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._digest is not None
+        return self._digest
+
+
 def _ingest_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -762,7 +787,7 @@ def _ingest_file(
     options: IngestOptions,
     workdir: Path,
 ) -> FileResult:
-    digest = sha256_of(path)
+    digest = _DigestAlongside(path)
     with (
         plain_file(path, workdir) as decompressed,
         utf8_text(decompressed, workdir, display, options.encoding) as text_file,
@@ -771,7 +796,7 @@ def _ingest_file(
         sample = take_sample(plain, display)
         (file_id,) = con.execute("SELECT nextval('ingested_file_ids')").fetchone()  # type: ignore[misc]
         if not sample.text.strip() or _empty_export(sample):
-            result = FileResult(file=display, format="empty", sha256=digest, empty=True)
+            result = FileResult(file=display, format="empty", sha256="", empty=True)
             result.notes.append(
                 "empty export (no rows): nothing to ingest"
                 if sample.text.strip()
@@ -780,7 +805,7 @@ def _ingest_file(
             _reject_invalid_utf8(con, file_id, display, text_file, result, options)
         else:
             fmt = forced or sniff_sample(sample, display)
-            result = FileResult(file=display, format=fmt.name, sha256=digest)
+            result = FileResult(file=display, format=fmt.name, sha256="")
             ctx = FileContext(
                 con,
                 path=plain,
@@ -800,13 +825,14 @@ def _ingest_file(
         if counted.merged:
             result.notes.append(f"{counted.merged} row(s) merged into {table} rows already stored (same event)")
     sources = ",".join(sorted(result.tables)) or None
+    result.sha256 = digest.value()
     con.execute(
         "INSERT INTO ingested_files VALUES ($file_id, $file, $sha, $format, $source, $rows, "
         "$dups, $rejected, $min_ts, $max_ts, now(), $notes)",
         {
             "file_id": file_id,
             "file": display,
-            "sha": digest,
+            "sha": result.sha256,
             "format": result.format,
             "source": sources,
             "rows": result.rows,
