@@ -519,7 +519,10 @@ def section_postgres(plan: Plan, inputs: Inputs, workdir: Path, peers: dict[str,
     if peers.get("pgbadger"):
         for j in (1, 2):
             tools.append(Tool(f"pgBadger -j {j}", [
-                "pgbadger", "-q", "-f", "stderr", "--prefix", PG_PREFIX, "-j", str(j),
+                # pgBadger refuses to start while another copy's /tmp/pgbadger.pid exists
+                # (exit 3): its pid file goes in the work directory
+                "pgbadger", "-q", "--pid-dir", str(workdir), "-f", "stderr", "--prefix", PG_PREFIX,
+                "-j", str(j),
                 "-x", "json", "-o", str(pgb_out[j]), str(log)]))
     else:
         sec.text("pgBadger not installed and not installable here: skipped.")
