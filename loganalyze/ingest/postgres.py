@@ -9,10 +9,13 @@
 - cloud envelopes: CloudNativePG JSON records, Google Cloud SQL's Cloud Logging JSON
   (`textPayload` = a stderr line without its time), Amazon RDS prefixes.
 
-Text is read as lines by DuckDB and parsed with one regex per line; the few lines that
-continue an entry are joined to it with ASOF joins over line numbers (latest entry line
-of the same pid at or before them); entries are then built in chunks of lines, so each
-step's work stays bounded; no Python runs per line. Text logs carry no ids: a row's id
+Text is read as lines by DuckDB and parsed in the same statement, one regex per line (a
+line's number is its row's place in the table, so the parse needs no window and stays
+parallel); the lines that continue an entry are joined to it with ASOF joins over line
+numbers (latest entry line of the same pid at or before them), keeping numbers only;
+entries are then built in chunks of lines, each chunk one statement reading the entries'
+first lines and their section lines by number, so each step's work stays bounded; no
+Python runs per line. Text logs carry no ids: a row's id
 is the md5 of the entry's first line plus its occurrence number among entries of the
 file with the same first line, so re-ingesting a file (or an overlapping one) adds
 nothing while genuinely repeated entries are all kept.
