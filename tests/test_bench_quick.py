@@ -104,3 +104,25 @@ def test_postgres_errors_match_pgbadger_or_peer_is_skipped(results: str) -> None
     states = re.findall(r"^\| (\w{5}) \| (\d+) \| (\d+) \|", table, flags=re.MULTILINE)
     assert {"42703", "23505"} <= {s for s, _, _ in states}, "the incident's two SQLSTATEs are counted"
     assert all(a == b for _, a, b in states)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_query_log_bench_quick_mode_agrees_with_the_file(tmp_path: Path) -> None:
+    """bench/pg_querylog.py --quick: a 2 MB log from a real server, every tool timed once,
+    and every count that the file, loganalyze and pgBadger share is the same."""
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/pgbench")):
+        pytest.skip("PostgreSQL server binaries with pgbench not installed (run .ci/start-postgres.sh)")
+    out = tmp_path / "section.md"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "pg_querylog.py"), "--quick", "--no-install", "--out", str(out)],
+        capture_output=True, text=True, timeout=240, cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("## 9. Postgres query log under pgbench vs pgBadger")
+    assert re.search(r"^\| loganalyze ingest \| [\d.]+ s \|", text, flags=re.MULTILINE)
+    if shutil.which("pgbadger") is not None:
+        agreement = text.split("| count | file (grep) | loganalyze | pgBadger | same |", 1)[1].split("\n\n", 1)[0]
+        verdicts = re.findall(r"\| (yes|\*\*no\*\*) \|$", agreement, flags=re.MULTILINE)
+        assert len(verdicts) == 6 and set(verdicts) == {"yes"}, agreement
