@@ -32,7 +32,6 @@ import os
 import pwd
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import run as bench  # noqa: E402  (bench/run.py: peers, lnav's format, the markdown helpers)
 
-from tests.pg_server import find_bindir  # noqa: E402
+from tests.pg_server import PgServer, find_bindir  # noqa: E402
 
 PREFIX = "%h %m [%p] %q%u@%d "
 MB = 1_000_000
@@ -84,50 +83,40 @@ FAILING_STATES = {"42703": 1, "23505": 1, "42P01": 1, "22012": 1, "57014": 1}
 
 
 @dataclass
-class Cluster:
-    """A private cluster whose stderr goes to `log` (collector off)."""
+class Cluster(PgServer):
+    """tests/pg_server.py's throwaway cluster (initdb as the postgres user, stop by the
+    postmaster's PID), started with the collector off: its stderr goes to `log`."""
 
-    bindir: Path
-    root: Path
-    port: int
-    log: Path
-    run_as: list[str] = field(default_factory=list)
-    pid: int | None = None
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    def cmd(self, *args: str) -> list[str]:
-        return [*self.run_as, *args]
+    log: Path = Path("postgres.log")
 
     def start(self) -> None:
         if os.geteuid() == 0:  # initdb refuses root: the server runs as postgres
-            self.run_as = ["runuser", "-u", "postgres", "--"]
+            self._run_as = ["runuser", "-u", "postgres", "--"]
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
             self.log.touch()
             os.chown(self.log, pw.pw_uid, pw.pw_gid)
-        subprocess.run(self.cmd(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
-                                "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"),
+        subprocess.run(self._server_cmd(str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                                        "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"),
                        check=True, capture_output=True, text=True)
         conf = {
             "listen_addresses": "'127.0.0.1'", "port": str(self.port),
             "unix_socket_directories": f"'{self.root}'",
             "logging_collector": "off", "log_destination": "'stderr'",
-            "log_line_prefix": "'" + PREFIX + "'", "log_timezone": "'UTC'", "lc_messages": "'C'",
-            "log_min_duration_statement": "0", "log_min_error_statement": "error",
+            "log_line_prefix": "'" + self.log_line_prefix + "'", "log_timezone": "'UTC'", "lc_messages": "'C'",
+            "log_min_duration_statement": str(self.log_min_duration_ms), "log_min_error_statement": "error",
             "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
             "max_connections": "20", "shared_buffers": "64MB", "autovacuum": "off",
         }
-        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as fh:
+        with (self.data_dir / "postgresql.conf").open("a", encoding="utf-8") as fh:
             fh.write("\n# loganalyze query-log benchmark cluster\n")
             fh.writelines(f"{k} = {v}\n" for k, v in conf.items())
-        subprocess.run(self.cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
-                                "-w", "-t", "60", "start"), check=True, capture_output=True, text=True)
-        self.pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        subprocess.run(self._server_cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),
+                                        "-w", "-t", "60", "start"), check=True, capture_output=True, text=True)
+        self.pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
 
-    def psql(self, sql: str, *, user: str = "postgres", db: str = "postgres") -> None:
+    def run_sql(self, sql: str, *, user: str, db: str) -> None:
+        """A script whose errors are wanted (the failing statements)."""
         subprocess.run([str(self.bindir / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(self.port),
                         "-U", user, "-d", db, "-v", "ON_ERROR_STOP=0", "-f", "-"],
                        input=sql, capture_output=True, text=True, timeout=300, check=False)
@@ -138,23 +127,6 @@ class Cluster:
         if proc.returncode != 0:
             raise bench.BenchError("pgbench failed: " + proc.stderr.strip()[-500:])
 
-    def stop(self) -> None:
-        """Fast shutdown; waits until the postmaster is gone so the log is complete."""
-        if self.pid is None:
-            return
-        pid, self.pid = self.pid, None
-        try:
-            os.kill(pid, signal.SIGINT)
-        except ProcessLookupError:
-            return
-        for _ in range(600):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-        os.kill(pid, signal.SIGKILL)
-
 
 def write_query_log(log: Path, size_bytes: int, *, quick: bool) -> dict[str, object]:
     """Run pgbench against a private cluster until its log holds `size_bytes`."""
@@ -164,7 +136,7 @@ def write_query_log(log: Path, size_bytes: int, *, quick: bool) -> dict[str, obj
                                "(bash .ci/start-postgres.sh installs it)")
     root = Path(tempfile.mkdtemp(prefix="loganalyze-pgq-"))
     os.chmod(root, 0o755)
-    cluster = Cluster(bindir, root, bench_port(), log)
+    cluster = Cluster(bindir, root, bench_port(), PREFIX, 0, log=log)
     script = root / "multiline.sql"
     script.write_text(MULTILINE_SCRIPT, encoding="utf-8")
     os.chmod(script, 0o644)
@@ -176,13 +148,14 @@ def write_query_log(log: Path, size_bytes: int, *, quick: bool) -> dict[str, obj
     rounds = 0
     try:
         cluster.start()
-        cluster.psql(f"CREATE ROLE {APP_USER} LOGIN; CREATE DATABASE {APP_DB} OWNER {APP_USER};")
+        cluster.run_sql(f"CREATE ROLE {APP_USER} LOGIN; CREATE DATABASE {APP_DB} OWNER {APP_USER};",
+                        user="postgres", db="postgres")
         cluster.pgbench("-i", "-q", "-s", str(plan["scale"]))
         while log.stat().st_size < size_bytes:
             mode = modes[rounds % len(modes)]
             cluster.pgbench("-n", "-c", "4", "-j", "2", "-M", mode, *str(plan["round"]).split(),
                             "-b", "tpcb-like@9", "-f", f"{script}@1")
-            cluster.psql(FAILING_SQL, user=APP_USER, db=APP_DB)
+            cluster.run_sql(FAILING_SQL, user=APP_USER, db=APP_DB)
             rounds += 1
             bench.say(f"querylog: round {rounds} ({mode}): {log.stat().st_size / MB:,.0f} MB")
     finally:
