@@ -4,7 +4,7 @@ The report and the DoD verdicts on chDB equal DuckDB's for every detector chDB r
 (what `support_table('chdb')` says at test time: detectors are still being ported); a
 detector chDB cannot run is listed as not judged in the report and makes its checks
 inconclusive (exit 4), naming the engine and why. `ingest --engine chdb` fills a chDB
-store that `report --chdb-path` reads; a re-ingest of the same files adds no row; a
+store that `report`, `check` and `run` read with `--chdb-path`; a re-ingest of the same files adds no row; a
 failed ingest leaves the store as it was. No ClickHouse server runs here: the server
 path (clickhouse-connect) is driven by a client stand-in that records each statement and
 runs it on chDB.
@@ -240,6 +240,11 @@ def test_ingest_into_a_chdb_store_then_report_and_check_read_it(tmp_path, databa
     for part in ("range", "sources", "overview", "headline", "timeline"):
         assert from_store[part] == from_duckdb[part], part
     same(from_store["detectors"], from_duckdb["detectors"], False, "detectors")  # both chDB
+
+    run_on_store = cli("run", "conflict_storms", "--engine", "chdb", "--chdb-path", store, "--format", "json")
+    run_on_duckdb = cli("run", "conflict_storms", "--db", databases["eventlive-incident"], "--format", "json")
+    assert run_on_store.exit_code == 0, said(run_on_store)
+    assert json.loads(run_on_store.stdout) == json.loads(run_on_duckdb.stdout) != []
 
     code, verdicts = check_json("--engine", "chdb", "--chdb-path", store)
     duck_code, duck_verdicts = check_json(replay)

@@ -23,7 +23,7 @@ from .common import (
     stderr,
     typed_range,
 )
-from .engines import ClickhouseUrlOption, EngineOption, finding_on_engine
+from .engines import ChdbPathOption, ClickhouseUrlOption, EngineOption, finding_on_engine
 from .pull import ProjectOption, pull_first
 
 FORMATS = ("table", "json", "csv")
@@ -120,6 +120,7 @@ def run_command(
     memory_limit: MemoryLimitOption = None,
     engine: EngineOption = "duckdb",
     clickhouse_url: ClickhouseUrlOption = None,
+    chdb_path: ChdbPathOption = None,
 ) -> None:
     """Run one detector over the database (or over log PATHs, ingested in memory first)."""
     from ..analysis import detect
@@ -144,8 +145,8 @@ def run_command(
             finding = detect(con, name, since=since, until=until, last=last, window=window, **params)
         else:
             finding = finding_on_engine(
-                engine, clickhouse_url, lambda: _open(db, paths, memory_limit), name,
-                since=since, until=until, last=last, window=window, **params,
+                engine, clickhouse_url, chdb_path, lambda: _open(db, paths, memory_limit), name,
+                has_paths=bool(paths), since=since, until=until, last=last, window=window, **params,
             )
     except LogAnalyzeError as exc:
         raise fail(exc) from None

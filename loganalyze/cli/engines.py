@@ -82,19 +82,22 @@ def init_command(
 
 
 def finding_on_engine(
-    engine: str, url: str | None, open_duckdb: Callable[[], Any], name: str, **kwargs: Any
+    engine: str,
+    url: str | None,
+    chdb_path: str | None,
+    open_duckdb: Callable[[], Any],
+    name: str,
+    *,
+    has_paths: bool,
+    **kwargs: Any,
 ):
-    """One detector's Finding on `engine` (chdb: loaded from the DuckDB database that
-    `open_duckdb` opens; clickhouse: the server's tables)."""
-    from ..engines import detect_on, open_engine, require_support
+    """One detector's Finding on `engine` (read as `data_on_engine` says); a detector
+    the engine cannot run is refused before any data is moved."""
+    from ..engines import detect_on, require_support
 
     require_support(engine, name)
-    con = open_duckdb() if engine == "chdb" else None
-    handle = open_engine(engine, con, url=url)
-    try:
+    with data_on_engine(engine, url, chdb_path, open_duckdb, has_paths=has_paths) as handle:
         return detect_on(handle, name, **kwargs)
-    finally:
-        handle.close()
 
 
 def _reads_engine_tables(engine: str, chdb_path: str | None) -> bool:
