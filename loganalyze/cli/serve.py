@@ -9,6 +9,7 @@ import typer
 
 from ..errors import LogAnalyzeError
 from .common import DbOption, examples, fail, stderr
+from .engines import ChdbPathOption, ClickhouseUrlOption
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +67,16 @@ def serve_command(
     status_every: Annotated[
         float, typer.Option("--status-every", help="Seconds between status lines on stderr (0: none).")
     ] = 10.0,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="Also forward each commit to ClickHouse: chdb (a store, --chdb-path) or clickhouse "
+            "(--clickhouse-url). The DuckDB database stays the durable buffer.",
+        ),
+    ] = "duckdb",
+    clickhouse_url: ClickhouseUrlOption = None,
+    chdb_path: ChdbPathOption = None,
 ) -> None:
     """Receive Supabase and Vercel log drains over HTTP into the database.
 
@@ -74,6 +85,7 @@ def serve_command(
     SIGTERM: what was accepted is committed first. See docs/serve.md.
     """
     from ..serve import ServeConfig, default_spool, read_secret, run_server
+    from ..serve.forward import EngineTarget
     from ..store import resolve_db_path
 
     try:
@@ -92,8 +104,11 @@ def serve_command(
             max_backlog_bytes=max_backlog << 20,
             memory_limit=memory_limit,
             status_every=status_every,
+            forward_to=(
+                None if engine == "duckdb" else EngineTarget(engine, url=clickhouse_url, chdb_path=chdb_path)
+            ),
         )
-        summary = run_server(config, _ConsoleReporter(config.db))
+        summary = run_server(config, _ConsoleReporter(config.db, config.forward_to))
     except LogAnalyzeError as exc:
         raise fail(exc) from None
     if summary.left_in_spool:
@@ -104,11 +119,15 @@ def serve_command(
 class _ConsoleReporter:
     """Status on stderr (stdout stays empty: serve produces no data)."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, forward_to=None) -> None:  # type: ignore[no-untyped-def]
         self.db = db
+        self.forward_to = forward_to
 
     def ready(self, url: str, drains: dict[str, bool]) -> None:
         stderr.print(f"[bold]serving[/] on {url} → {self.db}", highlight=False)
+        if self.forward_to is not None:
+            stderr.print(f"  forwarding each commit to {self.forward_to.engine} {self.forward_to.where}",
+                         highlight=False)
         for name, open_ in drains.items():
             where = f"{url}/drains/{name}"
             stderr.print(f"  {name:8} {where if open_ else 'off (no secret for a public address)'}",

@@ -198,6 +198,8 @@ class DrainReceiver:
             "stored_rows": status.stored_rows,
             "rejected": status.rejected,
             "waiting_for_db_s": status.waiting_for_db_s,
+            "forwarded_rows": self.committer.stats.forwarded if self.config.forward_to else None,
+            "forwarding_failing": self.committer.stats.forward_failing,
             "last_commit_age_s": (
                 round(time.time() - self.committer.stats.last_commit_at, 3)
                 if self.committer.stats.last_commit_at else None
@@ -261,7 +263,8 @@ def run_server(config: ServeConfig, reporter: Reporter | None = None) -> ServeSu
 async def _serve(config: ServeConfig, reporter: Reporter) -> ServeSummary:
     spool = Spool(config.spool, segment_bytes=config.segment_bytes)
     committer = Committer(config.db, spool, every=config.commit_every,
-                          memory_limit=config.memory_limit, on_notice=reporter.notice)
+                          memory_limit=config.memory_limit, on_notice=reporter.notice,
+                          forward_to=config.forward_to)
     try:
         committer.check_database()
     except BaseException:

@@ -27,6 +27,7 @@ import duckdb
 
 from ..errors import LogAnalyzeError
 from ..store import connect, transaction
+from .forward import EngineTarget, forward_committed
 from .spool import Kind, Spool, read_records
 
 FORMAT_OF = {Kind.SUPABASE: "supabase-json", Kind.VERCEL: "vercel"}
@@ -53,6 +54,9 @@ class CommitStats:
     waiting_since: float | None = None
     """When the committer began waiting for the database (another process holds it)."""
     last_notice: str | None = None
+    forwarded: int = 0
+    """Log rows forwarded to the engine of `serve --engine` (not counting ids it held)."""
+    forward_failing: bool = False
 
 
 class Committer:
@@ -64,8 +68,10 @@ class Committer:
         every: float,
         memory_limit: str | None = None,
         on_notice: Callable[[str], None] | None = None,
+        forward_to: EngineTarget | None = None,
     ) -> None:
         self.db = db
+        self.forward_to = forward_to
         self.spool = spool
         self.every = every
         self.memory_limit = memory_limit
@@ -83,6 +89,8 @@ class Committer:
         readers find it from the start), and a path that cannot hold a database fails
         now, not after deliveries were acknowledged."""
         connect(self.db).close()
+        if self.forward_to is not None:
+            self.forward_to.open().close()  # an engine that cannot be reached fails at start
         left = self.spool.sealed()
         if left:
             self._notice(
@@ -129,6 +137,13 @@ class Committer:
                 return False
             if self.spool.sealed():
                 time.sleep(READER_GAP_SECONDS)
+        if self.stats.forward_failing:  # nothing new arrived, but the engine owes rows
+            con = self._open(deadline)
+            if con is not None:
+                try:
+                    self._forward(con)
+                finally:
+                    con.close()
         return True
 
     def _session(self, deadline: float | None) -> bool:
@@ -143,6 +158,7 @@ class Committer:
                 done.append(segment)
                 if time.perf_counter() - started >= HOLD_SECONDS:
                     break
+            self._forward(con)
         finally:
             con.close()
             for segment in done:
@@ -209,6 +225,23 @@ class Committer:
         rejects_name = str(self.batches / f"{name}.rejected")
         if rejects and rejects_name not in committed:
             self._store_rejects(con, rejects_name, rejects)
+
+    def _forward(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Copy what the database holds and the engine does not (see forward.py); an
+        engine that fails is tried again at the next session, the rows wait in the
+        database meanwhile."""
+        if self.forward_to is None:
+            return
+        try:
+            self.stats.forwarded += forward_committed(con, self.forward_to, str(self.batches) + "/")
+        except Exception as exc:  # the engine is down or refused: the database keeps the rows
+            if not self.stats.forward_failing:
+                self._notice(f"forwarding to {self.forward_to.where} failed, will retry: {exc}")
+            self.stats.forward_failing = True
+        else:
+            if self.stats.forward_failing:
+                self._notice(f"forwarding to {self.forward_to.where} works again")
+            self.stats.forward_failing = False
 
     def _committed_names(self, con: duckdb.DuckDBPyConnection, segment_name: str) -> set[str]:
         prefix = str(self.batches / segment_name) + "."

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
+from .forward import EngineTarget
 
 LOOPBACK_HOST = "127.0.0.1"
 
@@ -45,6 +46,9 @@ class ServeConfig:
     shutdown_timeout: float = 30.0
     """On SIGTERM, how long to keep trying to commit what was accepted; what is left
     stays in the spool for the next start."""
+    forward_to: EngineTarget | None = None
+    """A ClickHouse engine (`serve --engine chdb|clickhouse`) that each commit's rows are
+    forwarded to; the DuckDB database stays the durable buffer (forward.py)."""
 
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -24,7 +24,7 @@ from typing import Any
 import polars as pl
 
 from ...detectors import DetectorSpec
-from ...errors import DetectorError, LogAnalyzeError, UsageError
+from ...errors import DetectorError, InputError, LogAnalyzeError, UsageError
 from .ddl import column_names, schema_ddl, table_columns
 
 HERE = Path(__file__).parent
@@ -347,7 +347,14 @@ class ChdbBackend:
                 hint="pip install 'loganalyze[clickhouse]'",
             ) from None
 
-        self._session = session.Session(path) if path else session.Session()
+        try:
+            self._session = session.Session(path) if path else session.Session()
+        except RuntimeError as exc:  # chDB reports a store it cannot open this way
+            raise InputError(
+                "cannot open the chDB store: " + _first_message_line(exc),
+                hint="--chdb-path names a directory chDB can create or already uses",
+                file=path,
+            ) from None
         self.database = database or ("loganalyze" if path else "loganalyze_" + uuid.uuid4().hex[:12])
         self._owned = path is None
         self._session.query(f"CREATE DATABASE IF NOT EXISTS `{self.database}`")
@@ -388,7 +395,11 @@ class ServerBackend:
         try:
             self._client = clickhouse_connect.get_client(dsn=url)
         except Exception as exc:  # noqa: BLE001 - connection errors come in many types
-            raise UsageError(f"cannot reach ClickHouse at {url}: {str(exc).splitlines()[0]}") from None
+            from .. import _without_password
+
+            raise InputError(
+                f"cannot reach ClickHouse at {_without_password(url)}: {_first_message_line(exc)}"
+            ) from None
 
     def command(self, sql: str) -> None:
         self._client.command(sql)
@@ -424,3 +435,9 @@ __all__ = [
     "server_engine",
     "supported",
 ]
+
+
+def _first_message_line(exc: BaseException) -> str:
+    """The first line of an engine's error (chDB appends a stack trace to its message)."""
+    text = str(exc).strip().split(", Stack trace")[0]
+    return text.splitlines()[0] if text else type(exc).__name__
