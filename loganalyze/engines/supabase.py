@@ -8,10 +8,13 @@ merge rule and the cost.
 
 - The normalized tables (edge_logs, postgres_logs, auth_logs, …) are views of the store's
   one `logs` table (`supabase_queries/_tables.sql`, the rules of `loganalyze ingest` for a
-  ClickHouse-era row), so a detector body reads the same columns as everywhere else; the
-  shared parts of the ClickHouse engine (`_db_errors`, `_auth_calls`) are reused as they
-  are, and every `det_*` / `sb_*` function is expanded into the text (the store runs no
-  CREATE FUNCTION).
+  ClickHouse-era row), so a detector reads the same columns as everywhere else: its
+  push-down SQL is the ClickHouse engine's body (`clickhouse/queries/NAME.sql`, shared
+  parts included), not a copy. That body marks, in comments ClickHouse ignores, where the
+  views go (`--@slice_views`), where only the slice's own events are kept
+  (`--@slice_filter WHERE|AND`) and which lines hold only for the merged whole
+  (`--@after_merge`); `pushdown_sql` expands them. Every `det_*` / `sb_*` function is
+  expanded into the text (the store runs no CREATE FUNCTION).
 - The endpoint answers at most 24 h per request, so the range is cut into slices whose
   edges fall on window edges; each request reads its slice plus a margin on either side
   (so an error still meets its partner in another log, a grant its neighbours) and counts
@@ -59,7 +62,8 @@ PUSHED = (
     "refresh_token_races",
     "rpc_latency",
 )
-"""Detectors that run on Supabase's side (a body in supabase_queries/)."""
+"""Detectors that run on Supabase's side: their ClickHouse body carries the push-down
+markers (`pushdown_sql`)."""
 
 UNSUPPORTED_REASON = (
     "not pushed down to Supabase's log store (it needs rows the store does not hold, or "
@@ -125,12 +129,37 @@ def body(name: str) -> str:
     return _expanded(name)
 
 
-@cache
-def _expanded(name: str) -> str:
-    own = _own_texts()
-    if name not in PUSHED or name not in own:
+_SLICE_VIEWS = re.compile(r"^--@slice_views\s*$", re.MULTILINE)
+_SLICE_FILTER = re.compile(r"^--@slice_filter (WHERE|AND)\s*$", re.MULTILINE)
+_AFTER_MERGE = re.compile(r"^.*--@after_merge[ \t]*\n", re.MULTILINE)
+_LOCAL_PARTS = {"_storms": "_storms_pushed"}
+"""Shared parts that run locally on the merged slices: the push-down body stops where one
+is included and returns, in its place, the rows it reads (per window, key and label)."""
+_CORE = "ts >= {core_since:DateTime64(6, 'UTC')} AND ts < {core_until:DateTime64(6, 'UTC')}"
+"""Only the slice's own events are counted: the request reads a margin around the slice
+(an error still meets its partner in another log, a grant its neighbours), and the
+slices' rows stay disjoint."""
+
+
+def pushdown_sql(name: str) -> str:
+    """The ClickHouse body of `name` as it runs on one slice, markers expanded:
+
+    - `--@slice_views` (right after WITH and its scalars) → the views of `_tables.sql`;
+    - `--@slice_filter WHERE` / `--@slice_filter AND` → the condition `_CORE`;
+    - a line ending in `--@after_merge` is left out: it holds for the whole range only
+      (refresh_token_races keeps a group with a failed grant; a window spanning two slices
+      is summed first, then `run` keeps it);
+    - `--@include` of a part of `_LOCAL_PARTS` ends the body there (see `_LOCAL_PARTS`).
+    A pushed body without the views or the filter is refused: it would count the margins."""
+    texts = _clickhouse_texts()
+    if name not in PUSHED or name not in texts:
         raise DetectorError(f"detector {name} is not supported on engine {NAME}: {UNSUPPORTED_REASON}")
-    shared = {**_clickhouse_texts(), **own}
+    shared = {**texts, **_own_texts()}
+    text = texts[name]
+    for part, pushed_part in _LOCAL_PARTS.items():
+        local = re.search(rf"^--@include {part}\s*$", text, re.MULTILINE)
+        if local is not None:
+            text = f"{text[:local.start()]}--@include {pushed_part}\n"
 
     def include(match: re.Match[str]) -> str:
         part = shared.get(match.group(1))
@@ -138,7 +167,20 @@ def _expanded(name: str) -> str:
             raise DetectorError(f"push-down body {name}: no shared part {match.group(1)}.sql")
         return _INCLUDE.sub(include, part)
 
-    return expand_functions(minify(_INCLUDE.sub(include, own[name])))
+    text = _INCLUDE.sub(include, text)
+    if len(_SLICE_VIEWS.findall(text)) != 1 or len(_SLICE_FILTER.findall(text)) != 1:
+        raise DetectorError(
+            f"push-down body {name}: its ClickHouse body needs one `--@slice_views` and "
+            "one `--@slice_filter WHERE|AND` line"
+        )
+    text = _SLICE_VIEWS.sub(lambda _: _own_texts()["_tables"].rstrip() + "\n,", text)
+    text = _SLICE_FILTER.sub(lambda m: f"{m.group(1)} {_CORE}", text)
+    return _AFTER_MERGE.sub("", text)
+
+
+@cache
+def _expanded(name: str) -> str:
+    return expand_functions(minify(pushdown_sql(name)))
 
 
 @cache
@@ -452,6 +494,7 @@ class SupabaseEngine:
         if spec.name in _COUNTS and len(pieces) > 1:
             merged = _merge_windows(spec.name, merged, schema)
         if spec.name == "refresh_token_races":
+            # the body's HAVING (`--@after_merge`), on the groups summed across slices
             merged = merged.filter(pl.col("failed_grants") > 0)
         return merged.select(spec.columns)
 

@@ -7,6 +7,12 @@ intervals, the most frequent value) taken from `macros.sql`. A detector without 
 body is unsupported here and says so (`loganalyze detectors --engine chdb`); it is never
 approximated.
 
+`--@include NAME` lines are replaced by the shared part `NAME.sql` (a file starting with
+`_`). Other `--@` lines (`--@slice_views`, `--@slice_filter`, a line ending in
+`--@after_merge`) are comments here, left as they are: they mark the pieces the push-down
+to Supabase's log store adds to or drops from the same body (engines/supabase.py,
+`pushdown_sql`).
+
 Parameters are bound by ClickHouse itself (`{name:Type}` placeholders), never formatted
 into the SQL text. Bound values: timestamps as `DateTime64(6, 'UTC')`, intervals (and
 `$window`) as whole microseconds (`Int64`), booleans as `Bool`.

@@ -3,6 +3,7 @@
 -- DuckDB's quantile_cont does; the two differ only by floating-point rounding (as does
 -- the mean, summed in another order).
 WITH '/auth/v1/user' AS auth_path, {prefer:String} AS prefer,
+--@slice_views
 --@include _auth_calls
 SELECT det_bucket(ts, {window:Int64}, toUnixTimestamp64Micro({origin:DateTime64(6, 'UTC')})) AS window_start,
        if({per_user:Bool}, call_user, CAST(NULL AS Nullable(String))) AS user_id,
@@ -18,6 +19,7 @@ SELECT det_bucket(ts, {window:Int64}, toUnixTimestamp64Micro({origin:DateTime64(
        arrayStringConcat(arraySort(groupUniqArray(source_table)), ',') AS sources
 FROM (SELECT *, user_id AS call_user, caller AS call_caller FROM auth_calls)
 WHERE coalesce(upper(method), 'GET') = 'GET'
+--@slice_filter AND
   AND throwIf(prefer NOT IN ('edge', 'auth'), 'invalid parameter prefer: use edge or auth') = 0
 GROUP BY window_start, user_id, caller
 ORDER BY window_start, caller, count DESC, user_id

@@ -1,5 +1,6 @@
 -- ClickHouse body of queries/conflict_storms.sql (same header, same output).
 WITH
+--@slice_views
 --@include _db_errors
 ,
 events AS (

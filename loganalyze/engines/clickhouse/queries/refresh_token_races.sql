@@ -1,5 +1,6 @@
 -- ClickHouse body of queries/refresh_token_races.sql (same header, same output).
 WITH '/auth/v1/token' AS auth_path, 'auth' AS prefer,
+--@slice_views
 --@include _auth_calls
 ,
 refresh_grants AS (
@@ -18,6 +19,7 @@ SELECT det_bucket(ts, {window:Int64}, toUnixTimestamp64Micro({origin:DateTime64(
        count() AS grants,
        countIf(status >= 400) AS failed_grants
 FROM (SELECT *, user_id AS call_user FROM refresh_grants)
+--@slice_filter WHERE
 GROUP BY window_start, user_id
-HAVING countIf(status >= 400) > 0
+HAVING countIf(status >= 400) > 0  --@after_merge
 ORDER BY window_start, count DESC, user_id

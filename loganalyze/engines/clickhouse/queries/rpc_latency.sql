@@ -1,6 +1,7 @@
 -- ClickHouse body of queries/rpc_latency.sql (same header, same output). Percentiles:
 -- quantileExactInclusive, the interpolation of quantile_cont (see auth_user_latency.sql).
 WITH
+--@slice_views
 samples AS (
     SELECT ts, 'rpc' AS kind, det_rest_table(path) AS call_name, latency_ms,
            coalesce(status >= 400, false) AS failed
@@ -28,5 +29,6 @@ SELECT det_bucket(ts, {window:Int64}, toUnixTimestamp64Micro({origin:DateTime64(
        quantileExactInclusive(0.99)(latency_ms) AS p99_ms,
        max(latency_ms) AS max_ms
 FROM samples
+--@slice_filter WHERE
 GROUP BY window_start, kind, name
 ORDER BY window_start, kind, count DESC, name

@@ -1,6 +1,7 @@
 -- ClickHouse body of queries/status_storms.sql (same header, same output). `http` is
 -- det_http of queries/_macros.sql: gateway requests and the app's own request rows.
 WITH
+--@slice_views
 http AS (
     SELECT ts, 'edge' AS source, path, status
     FROM edge_logs
