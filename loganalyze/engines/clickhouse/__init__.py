@@ -20,6 +20,7 @@ into the SQL text. Bound values: timestamps as `DateTime64(6, 'UTC')`, intervals
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -398,6 +399,9 @@ class ServerBackend:
                 "--engine clickhouse needs the clickhouse-connect package",
                 hint="pip install 'loganalyze[clickhouse]'",
             ) from None
+        # The driver logs a warning (with a traceback at debug level) before raising; the
+        # raised error becomes our one-line message, so its warnings would only repeat it.
+        logging.getLogger("clickhouse_connect").setLevel(logging.ERROR)
         try:
             self._client = clickhouse_connect.get_client(dsn=url)
         except Exception as exc:  # noqa: BLE001 - connection errors come in many types
