@@ -166,7 +166,13 @@ class FakeLogsApi:
 
     def close(self) -> None:
         self.stop()
-        self._session.query("DROP TABLE IF EXISTS " + self.table)
+        try:
+            self._session.query("DROP TABLE IF EXISTS " + self.table)
+        finally:
+            # chDB runs one embedded engine per process, kept while any session is open:
+            # a store on disk (`--chdb-path`) can only be opened once every in-memory
+            # session is closed
+            self._session.close()
 
     def __enter__(self) -> FakeLogsApi:
         self.start()

@@ -7,6 +7,7 @@ was presented twice, interrupted, or sent while the engine was unreachable."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -26,6 +27,14 @@ from loganalyze.store import connect  # noqa: E402
 from .test_serve_units import drain_lines  # noqa: E402
 
 TABLES = ("edge_logs", "vercel_logs", "rejected_rows", "ingested_files")
+
+
+@pytest.fixture(autouse=True)
+def no_in_memory_chdb_left():
+    """chDB keeps one embedded engine per process: the stores these tests open on disk
+    need every in-memory session of earlier tests closed, including sessions only a
+    reference cycle still holds."""
+    gc.collect()
 
 
 def _deliveries(spool: Spool, start: int) -> None:
