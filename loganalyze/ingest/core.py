@@ -35,6 +35,7 @@ from ..errors import InputError, UsageError
 from ..store import LOG_TABLES, quote_ident, transaction
 from . import sqlstate
 from .files import (
+    ENCODING_HINT,
     INVALID_BYTE_MARK,
     Sample,
     TextFile,
@@ -925,7 +926,7 @@ def _check_marked_rows_rejected(
         raise InputError(
             f"bytes that are not UTF-8 on {len(text_file.repaired_lines)} line(s) of a JSON "
             "document could not be traced to their rows",
-            hint="exports are UTF-8; if this file is in another encoding, say which: --encoding latin-1",
+            hint=ENCODING_HINT,
             file=display,
             line=first,
         )
@@ -933,8 +934,7 @@ def _check_marked_rows_rejected(
     if marked_rows > max(1, rows_in // 100):
         raise InputError(
             f"not UTF-8: {marked_rows:,} of {rows_in:,} rows hold bytes that are not UTF-8",
-            hint="exports are UTF-8; if this file is in another encoding, say which: "
-            "--encoding latin-1 (or cp1252, utf-16, …)",
+            hint=ENCODING_HINT,
             file=display,
             line=first,
         )

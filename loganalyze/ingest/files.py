@@ -30,6 +30,11 @@ MAX_FIRST_LINE = 64 * 1024 * 1024
 the formats are sniffed from a complete row; DuckDB's readers take rows up to 64 MB."""
 _BLOCK = 1 << 20
 
+ENCODING_HINT = (
+    "exports are UTF-8; if this file is in another encoding, say which: "
+    "--encoding latin-1 (or cp1252, utf-16, …)"
+)
+
 MAX_INVALID_UTF8_LINES = 1000
 """Lines with invalid UTF-8 that are set aside as rejected rows; beyond this, or beyond
 1 % of the lines, the file is taken to be in another encoding and fails, naming it."""
@@ -293,8 +298,7 @@ def utf8_text(plain: Path, workdir: Path, display: str, encoding: str | None = N
         raise InputError(
             f"not UTF-8: {len(invalid):,} of {lines:,} lines hold bytes that are not UTF-8 "
             f"(first: {text[:80]!r})",
-            hint="exports are UTF-8; if this file is in another encoding, say which: "
-            "--encoding latin-1 (or cp1252, utf-16, …)",
+            hint=ENCODING_HINT,
             file=display,
             line=line,
         )
